@@ -1,0 +1,40 @@
+"""`cpc`: run the local stack, the four services and the demo.
+
+    cpc up        start Kafka, FerretDB, the mail server and the four services
+    cpc down      stop them all
+    cpc demo      `up`, then send a handful of conference requests and show what happened
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from cpc_stack import infra, services
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="cpc", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("up", help="start the stack and the four services")
+    commands.add_parser("down", help="stop the services and the stack")
+    commands.add_parser("stack", help="start only Kafka, FerretDB and the mail server")
+    demo = commands.add_parser("demo", help="start everything and send a handful of requests through")
+    demo.add_argument("--requests", type=int, default=5)
+    args = parser.parse_args(argv)
+
+    if args.command == "down":
+        services.stop()
+        infra.down()
+        return
+    endpoints = infra.up()
+    if args.command == "stack":
+        return
+    services.start(endpoints)
+    if args.command == "demo":
+        from cpc_stack.demo import run_demo
+
+        run_demo(endpoints, args.requests)
+
+
+if __name__ == "__main__":
+    main()

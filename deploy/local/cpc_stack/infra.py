@@ -1,0 +1,282 @@
+"""Kafka, FerretDB and the mail catcher on loopback: fetched or built once, started, awaited, stopped.
+
+If KAFKA_BOOTSTRAP_SERVERS or MONGODB_URL is set, that broker or store is used instead of starting one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from cpc_stack import processes
+from cpc_stack.paths import CACHE, MAILDIR, REPO, RUN
+
+KAFKA_VERSION = "4.4.0"
+# v1.24.1 is the newest 1.24.x, but the Go module proxy reachable here refuses it; v1.24.0 is served.
+FERRETDB_VERSION = "v1.24.0"
+FERRETDB_MODULE = "github.com/FerretDB/FerretDB"
+
+KAFKA_PORT, KAFKA_CONTROLLER_PORT = 39092, 39093
+FERRETDB_PORT = 37017
+SMTP_PORT = 3025
+TOPIC_PARTITIONS = 3
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    kafka: str
+    mongodb: str
+    smtp_host: str
+    smtp_port: int
+    maildir: Path
+
+    def env(self) -> dict[str, str]:
+        return {
+            "KAFKA_BOOTSTRAP_SERVERS": self.kafka,
+            "MONGODB_URL": self.mongodb,
+            "CPC_SMTP_HOST": self.smtp_host,
+            "CPC_SMTP_PORT": str(self.smtp_port),
+        }
+
+
+def endpoints() -> Endpoints:
+    return Endpoints(
+        kafka=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{KAFKA_PORT}"),
+        mongodb=os.environ.get("MONGODB_URL", f"mongodb://127.0.0.1:{FERRETDB_PORT}/"),
+        smtp_host="127.0.0.1",
+        smtp_port=SMTP_PORT,
+        maildir=MAILDIR,
+    )
+
+
+def say(message: str) -> None:
+    print(f"[stack] {message}", flush=True)
+
+
+# Kafka -----------------------------------------------------------------------------------------
+
+
+def kafka_libs() -> Path:
+    libs = CACHE / f"kafka-{KAFKA_VERSION}" / "libs"
+    if any(libs.glob("kafka_2.13-*.jar")):
+        return libs
+    say(f"fetching Apache Kafka {KAFKA_VERSION} jars with Maven (once)")
+    staging = libs.with_name("libs.partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    subprocess.run(
+        ["mvn", "-q", "-B", "-f", str(REPO / "deploy/local/kafka/pom.xml"), "dependency:copy-dependencies",
+         "-DincludeScope=runtime", f"-DoutputDirectory={staging}"],
+        check=True,
+    )
+    staging.rename(libs)
+    return libs
+
+
+def start_kafka() -> None:
+    if processes.port_open("127.0.0.1", KAFKA_PORT):
+        return
+    libs = kafka_libs()
+    home = RUN / "kafka"
+    data = home / "data"
+    config = home / "server.properties"
+    home.mkdir(parents=True, exist_ok=True)
+    config.write_text(
+        "\n".join(
+            [
+                "process.roles=broker,controller",
+                "node.id=1",
+                f"controller.quorum.voters=1@127.0.0.1:{KAFKA_CONTROLLER_PORT}",
+                f"listeners=PLAINTEXT://127.0.0.1:{KAFKA_PORT},CONTROLLER://127.0.0.1:{KAFKA_CONTROLLER_PORT}",
+                f"advertised.listeners=PLAINTEXT://127.0.0.1:{KAFKA_PORT}",
+                "controller.listener.names=CONTROLLER",
+                "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                f"log.dirs={data}",
+                "num.partitions=3",
+                "offsets.topic.replication.factor=1",
+                "offsets.topic.num.partitions=10",
+                "transaction.state.log.replication.factor=1",
+                "transaction.state.log.min.isr=1",
+                "group.initial.rebalance.delay.ms=0",
+                "auto.create.topics.enable=false",
+                "delete.topic.enable=true",
+                "",
+            ]
+        )
+    )
+    classpath = f"{libs}/*"
+    if not (data / "meta.properties").exists():
+        cluster_id = subprocess.run(
+            ["java", "-cp", classpath, "kafka.tools.StorageTool", "random-uuid"], check=True, capture_output=True, text=True
+        ).stdout.strip().splitlines()[-1]
+        subprocess.run(
+            ["java", "-Xmx256m", "-cp", classpath, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config)],
+            check=True, capture_output=True,
+        )
+    say(f"starting Kafka {KAFKA_VERSION} (KRaft, one node) on 127.0.0.1:{KAFKA_PORT}")
+    processes.start(
+        "kafka",
+        ["java", "-Xms256m", "-Xmx768m", "-XX:+UseG1GC",
+         f"-Dlog4j2.configurationFile={REPO / 'deploy/local/kafka/log4j2.yaml'}",
+         "-cp", classpath, "kafka.Kafka", str(config)],
+    )
+
+
+# FerretDB --------------------------------------------------------------------------------------
+
+
+def ferretdb_binary() -> Path:
+    binary = CACHE / "bin" / f"ferretdb-{FERRETDB_VERSION}"
+    if binary.exists():
+        return binary
+    say(f"building FerretDB {FERRETDB_VERSION} with go install (once, a few minutes)")
+    downloaded = subprocess.run(
+        ["go", "mod", "download", "-json", f"{FERRETDB_MODULE}@{FERRETDB_VERSION}"],
+        check=True, capture_output=True, text=True,
+    )
+    module_dir = Path(json.loads(downloaded.stdout)["Dir"])
+    # The module cache is read-only and FerretDB embeds its version from build/version/version.txt,
+    # which its release process writes; so build from a writable copy with that file filled in.
+    source = CACHE / "src" / f"ferretdb-{FERRETDB_VERSION}"
+    shutil.rmtree(source, ignore_errors=True)
+    shutil.copytree(module_dir, source)
+    for path in [source, *source.rglob("*")]:
+        path.chmod(path.stat().st_mode | 0o200)
+    (source / "build/version/version.txt").write_text(FERRETDB_VERSION + "\n")
+    gobin = CACHE / "bin" / "partial"
+    gobin.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        ["go", "install", "-ldflags=-checklinkname=0", "./cmd/ferretdb"],
+        check=True, cwd=source, env={**os.environ, "GOBIN": str(gobin), "GOFLAGS": "-buildvcs=false"},
+    )
+    (gobin / "ferretdb").rename(binary)
+    return binary
+
+
+def start_ferretdb() -> None:
+    if processes.port_open("127.0.0.1", FERRETDB_PORT):
+        return
+    binary = ferretdb_binary()
+    data = RUN / "ferretdb"
+    data.mkdir(parents=True, exist_ok=True)
+    say(f"starting FerretDB {FERRETDB_VERSION} (SQLite backend) on 127.0.0.1:{FERRETDB_PORT}")
+    processes.start(
+        "ferretdb",
+        [str(binary), "--handler=sqlite", f"--sqlite-url=file:{data}/", f"--listen-addr=127.0.0.1:{FERRETDB_PORT}",
+         f"--state-dir={data}", "--telemetry=disable", "--log-level=warn", f"--debug-addr=127.0.0.1:{FERRETDB_PORT + 1}"],
+    )
+
+
+# Mail catcher ----------------------------------------------------------------------------------
+
+
+def start_smtp() -> None:
+    if processes.port_open("127.0.0.1", SMTP_PORT):
+        return
+    for folder in ("cur", "new", "tmp"):  # a Maildir, read back by the tests and the demo
+        (MAILDIR / folder).mkdir(parents=True, exist_ok=True)
+    say(f"starting a local mail server on 127.0.0.1:{SMTP_PORT}, delivering to {MAILDIR}")
+    processes.start(
+        "smtp",
+        [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{SMTP_PORT}", "-c", "aiosmtpd.handlers.Mailbox", str(MAILDIR)],
+    )
+
+
+# Topics ----------------------------------------------------------------------------------------
+
+
+async def _ensure_topics(bootstrap: str, recreate: bool) -> None:
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    from cpc_shared.contracts import Topics
+
+    wanted = [name for topic in Topics.ALL for name in (topic, Topics.dead_letter(topic))]
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        if recreate and existing & set(wanted):
+            await admin.delete_topics([name for name in wanted if name in existing])
+            for _ in range(100):
+                if not set(await admin.list_topics()) & set(wanted):
+                    break
+                await asyncio.sleep(0.2)
+            existing = set(await admin.list_topics())
+        missing = [name for name in wanted if name not in existing]
+        if missing:
+            await admin.create_topics([NewTopic(name, TOPIC_PARTITIONS, 1) for name in missing])
+    finally:
+        await admin.close()
+
+
+def ensure_topics(recreate: bool = False) -> None:
+    asyncio.run(_ensure_topics(endpoints().kafka, recreate))
+
+
+async def _kafka_answers(bootstrap: str) -> bool:
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
+    try:
+        await admin.start()
+        await admin.list_topics()
+        return True
+    except Exception:
+        return False
+    finally:
+        await admin.close()
+
+
+def _mongo_answers(url: str) -> bool:
+    from pymongo import MongoClient
+
+    try:
+        with MongoClient(url, serverSelectionTimeoutMS=1000) as client:
+            client.admin.command("ping")
+        return True
+    except Exception:
+        return False
+
+
+# The whole stack -------------------------------------------------------------------------------
+
+
+def contact_key() -> str:
+    """The local key that encrypts contact details at rest (made once per checkout)."""
+    path = RUN / "contact.key"
+    if not path.exists():
+        from cryptography.fernet import Fernet
+
+        RUN.mkdir(parents=True, exist_ok=True)
+        path.write_text(Fernet.generate_key().decode())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def up(recreate_topics: bool = False) -> Endpoints:
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # "unable to connect" while Kafka starts
+    found = endpoints()
+    if "KAFKA_BOOTSTRAP_SERVERS" not in os.environ:
+        start_kafka()
+    if "MONGODB_URL" not in os.environ:
+        start_ferretdb()
+    start_smtp()
+    processes.wait_until(lambda: asyncio.run(_kafka_answers(found.kafka)), "Kafka", 120, None)
+    processes.wait_until(lambda: _mongo_answers(found.mongodb), "the document store", 60, None)
+    processes.wait_until(lambda: processes.port_open(found.smtp_host, found.smtp_port), "the mail server", 30, "smtp")
+    ensure_topics(recreate=recreate_topics)
+    say(f"Kafka {found.kafka} · store {found.mongodb} · mail smtp://{found.smtp_host}:{found.smtp_port} -> {found.maildir}")
+    return found
+
+
+def down() -> None:
+    for name in ("smtp", "ferretdb", "kafka"):
+        if processes.stop(name, timeout=30):
+            say(f"stopped {name}")

@@ -1,0 +1,91 @@
+"""Reads what the services published: every record on the cpc.* topics, decoded."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+
+@dataclass(frozen=True)
+class Seen:
+    topic: str
+    type: str
+    key: str | None
+    headers: dict[str, str]
+    data: Any
+
+
+async def end_offsets(bootstrap: str, topics: list[str]) -> dict[TopicPartition, int]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(t, p) for t in topics for p in (consumer.partitions_for_topic(t) or await _parts(consumer, t))]
+        return await consumer.end_offsets(partitions)
+    finally:
+        await consumer.stop()
+
+
+async def _parts(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
+    await consumer._client.force_metadata_update()  # noqa: SLF001 - metadata for topics not subscribed
+    return consumer.partitions_for_topic(topic) or set()
+
+
+class Watcher:
+    """Collects every record published to `topics` from the moment it starts."""
+
+    def __init__(self, bootstrap: str, topics: list[str]) -> None:
+        self._bootstrap = bootstrap
+        self._topics = topics
+        self.seen: list[Seen] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Watcher:
+        start = await end_offsets(self._bootstrap, self._topics)
+        self._consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False)
+        await self._consumer.start()
+        self._consumer.assign(list(start))
+        for partition, offset in start.items():
+            self._consumer.seek(partition, offset)
+        self._task = asyncio.create_task(self._collect())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._task:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+        await self._consumer.stop()
+
+    async def _collect(self) -> None:
+        while True:
+            batch = await self._consumer.getmany(timeout_ms=300)
+            for records in batch.values():
+                for r in records:
+                    headers = {k: (v or b"").decode(errors="replace") for k, v in (r.headers or ())}
+                    try:
+                        data = json.loads(r.value) if r.value else None
+                    except ValueError:
+                        data = r.value
+                    self.seen.append(Seen(r.topic, headers.get("ce_type", ""), r.key.decode() if r.key else None,
+                                          headers, data))
+
+    def of_type(self, event_type: str, **fields: Any) -> list[Seen]:
+        return [s for s in self.seen if s.type == event_type and isinstance(s.data, dict)
+                and all(s.data.get(k) == v for k, v in fields.items())]
+
+    async def until(self, condition: Callable[[], bool], timeout: float) -> bool:
+        """Wait until `condition()` holds; False if it still doesn't after `timeout` seconds."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not condition():
+            if loop.time() > deadline:
+                return False
+            await asyncio.sleep(0.2)
+        return True

@@ -1,0 +1,98 @@
+"""Start, find and stop background processes by pid file, so every command is safe to re-run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from cpc_stack.paths import LOGS, PIDS
+
+
+def pid_of(name: str) -> int | None:
+    path = PIDS / f"{name}.pid"
+    if not path.exists():
+        return None
+    pid = int(path.read_text().strip() or 0)
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):
+        path.unlink(missing_ok=True)
+        return None
+    return pid
+
+
+def start(name: str, argv: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None) -> int:
+    """Start `argv` in its own session with output to logs/<name>.log; reuse it if already running."""
+    running = pid_of(name)
+    if running:
+        return running
+    LOGS.mkdir(parents=True, exist_ok=True)
+    PIDS.mkdir(parents=True, exist_ok=True)
+    with open(LOGS / f"{name}.log", "ab") as log:
+        process = subprocess.Popen(
+            argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env={**os.environ, **(env or {})}, cwd=cwd, start_new_session=True,
+        )
+    (PIDS / f"{name}.pid").write_text(str(process.pid))
+    return process.pid
+
+
+def stop(name: str, timeout: float = 20.0) -> bool:
+    """Stop gracefully (SIGTERM), then forcefully after `timeout`. True if something was running."""
+    pid = pid_of(name)
+    if pid is None:
+        return False
+    os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.2)
+    if _alive(pid):
+        os.killpg(pid, signal.SIGKILL)
+    (PIDS / f"{name}.pid").unlink(missing_ok=True)
+    return True
+
+
+def kill(name: str) -> None:
+    """SIGKILL, as a crash would (tests of recovery)."""
+    pid = pid_of(name)
+    if pid is not None:
+        os.killpg(pid, signal.SIGKILL)
+        while _alive(pid):
+            time.sleep(0.05)
+        (PIDS / f"{name}.pid").unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        finished, _ = os.waitpid(pid, os.WNOHANG)
+        if finished == pid:
+            return False
+    except ChildProcessError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def port_open(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def wait_until(check: Callable[[], bool], what: str, timeout: float, name: str | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        if name and pid_of(name) is None:
+            raise RuntimeError(f"{what} exited while starting; see {LOGS / (name + '.log')}")
+        time.sleep(0.3)
+    raise RuntimeError(f"{what} did not answer within {timeout:.0f}s" + (f"; see {LOGS / (name + '.log')}" if name else ""))

@@ -1,0 +1,1 @@
+"""Notifications: owns contact preferences (encrypted), messages and the delivery log."""

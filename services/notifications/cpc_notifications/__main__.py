@@ -1,0 +1,3 @@
+from cpc_notifications.app import build
+
+build().run()

@@ -1,0 +1,1 @@
+"""Notifications' adapters: its store (contact details encrypted) and its channels."""

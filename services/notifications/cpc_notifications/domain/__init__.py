@@ -1,0 +1,1 @@
+"""What each person is told, in pure Python."""

@@ -1,0 +1,1 @@
+"""Reports: owns report requests, their due times, and what agencies submit."""

@@ -1,0 +1,3 @@
+from cpc_reports.app import build
+
+build().run()

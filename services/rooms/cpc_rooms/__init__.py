@@ -1,0 +1,1 @@
+"""Rooms: owns district offices, their rooms and bookings; chooses the office nearest the family."""

@@ -1,0 +1,3 @@
+from cpc_rooms.app import build
+
+build().run()

@@ -1,0 +1,1 @@
+"""Rooms' adapters: its MongoDB store."""

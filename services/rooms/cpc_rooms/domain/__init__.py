@@ -1,0 +1,1 @@
+"""The rooms rules, in pure Python."""

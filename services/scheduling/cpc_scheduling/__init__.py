@@ -1,0 +1,1 @@
+"""Scheduling: owns conferences, from request to statutory deadline, chair, slot and room."""

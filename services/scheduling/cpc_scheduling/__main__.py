@@ -1,0 +1,3 @@
+from cpc_scheduling.app import build
+
+build().run()

@@ -1,0 +1,1 @@
+"""Scheduling's adapters: its MongoDB store."""

@@ -1,0 +1,1 @@
+"""The scheduling rules of DOMAIN.md, in pure Python."""

@@ -1,0 +1,173 @@
+"""Subscriber plumbing: every message is parsed, validated, handled once, then acknowledged.
+
+- The offset is committed only after the handler has stored its effect (manual acknowledgement).
+- Bad input (not a CloudEvent, unknown type, invalid body, a domain rejection) goes to
+  `<topic>.dlq` with the reason in headers, is logged once, and the consumer goes on.
+- Transient faults (store or broker away) are retried with backoff; when the attempts run out the
+  consumer seeks back to the failed record, so a later record's commit can never skip it
+  (FastStream issue #2618): the partition waits until the fault clears.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka.errors import KafkaError
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker, KafkaMessage
+from pydantic import BaseModel, ValidationError
+
+from cpc_shared.contracts.catalogue import CATALOGUE, Topics
+from cpc_shared.envelope import BadEvent, Envelope, decode
+from cpc_shared.logging import bound_contextvars, get_logger
+from cpc_shared.store import TRANSIENT_STORE_ERRORS
+
+log = get_logger(__name__)
+
+
+class Rejected(BadEvent):
+    """A well-formed event the domain refuses (e.g. an outcome for an unknown conference)."""
+
+
+class NotYet(Exception):
+    """The event depends on something not yet seen (e.g. contact details still in flight): try later."""
+
+
+TRANSIENT: tuple[type[Exception], ...] = (*TRANSIENT_STORE_ERRORS, KafkaError, NotYet, TimeoutError)
+
+Handler = Callable[[Any, Envelope], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Route:
+    model: type[BaseModel]
+    handler: Handler
+
+
+def validation_reason(error: ValidationError) -> str:
+    """Where and why validation failed, without echoing the input (it may hold personal data)."""
+    problems = []
+    for item in error.errors(include_url=False, include_input=False, include_context=False)[:5]:
+        where = ".".join(str(part) for part in item["loc"]) or "body"
+        problems.append(f"{where}: {item['msg']}")
+    return "invalid body: " + "; ".join(problems)
+
+
+class EventConsumer:
+    """Dispatches the records of one topic to the handlers of one service, by `ce_type`."""
+
+    def __init__(
+        self,
+        broker: KafkaBroker,
+        *,
+        topic: str,
+        group_id: str,
+        routes: dict[str, Route],
+        attempts: int = 5,
+        backoff: float = 0.2,
+        dead_letter_invalid: bool = True,
+    ) -> None:
+        self._broker = broker
+        self.topic = topic
+        self._group_id = group_id
+        self._routes = routes
+        self._attempts = attempts
+        self._backoff = backoff
+        # Invalid input is dead-lettered once, by the topic's main consumer; another service that also
+        # reads the topic (notifications reads contact details from the inbound topic) skips it.
+        self._dead_letter_invalid = dead_letter_invalid
+        self._strict = topic == Topics.CASEMGMT
+        broker.subscriber(
+            topic,
+            group_id=group_id,
+            ack_policy=AckPolicy.MANUAL,
+            auto_offset_reset="earliest",
+            decoder=_raw_body,
+            title=f"{group_id}:{topic}",
+        )(self._on_message)
+
+    async def _on_message(self, body: bytes, msg: KafkaMessage) -> None:
+        try:
+            await self._dispatch(msg)
+        except Exception as error:  # e.g. the dead-letter publish failed: never commit past this record
+            log.warning("redelivering_after_failure", error=type(error).__name__)
+            await asyncio.sleep(self._backoff)
+            await msg.nack()
+
+    async def _dispatch(self, msg: KafkaMessage) -> None:
+        record = msg.raw_message
+        headers = {name: value or b"" for name, value in (record.headers or ())}
+        try:
+            envelope = decode(headers, record.key, record.value or b"")
+        except BadEvent as bad:
+            await self._reject_invalid(msg, bad.reason)
+            return
+        with bound_contextvars(event_id=envelope.id, event_type=envelope.type, correlation_id=envelope.subject or envelope.id):
+            route = self._routes.get(envelope.type)
+            if route is None:
+                if self._strict and not (envelope.type in CATALOGUE and envelope.type.startswith("casemgmt.")):
+                    await self._reject_invalid(msg, f"unknown ce_type {envelope.type[:100]}")
+                else:
+                    await msg.ack()
+                return
+            try:
+                event = route.model.model_validate(envelope.data)
+            except ValidationError as error:
+                await self._reject_invalid(msg, validation_reason(error))
+                return
+            await self._handle(msg, route, event, envelope)
+
+    async def _handle(self, msg: KafkaMessage, route: Route, event: BaseModel, envelope: Envelope) -> None:
+        delay = self._backoff
+        for attempt in range(1, self._attempts + 1):
+            try:
+                await route.handler(event, envelope)
+            except Rejected as rejected:
+                await self._dead_letter(msg, rejected.reason)
+                return
+            except TRANSIENT as fault:
+                log.warning("transient_fault", attempt=attempt, error=type(fault).__name__)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+                continue
+            except Exception as error:  # a bug: park the event in the dead-letter topic, to replay after a fix
+                log.exception("handler_failed", error=type(error).__name__)
+                await self._dead_letter(msg, f"handler error: {type(error).__name__}")
+                return
+            await msg.ack()
+            return
+        log.warning("redelivering_after_transient_faults", attempts=self._attempts)
+        await msg.nack()  # seek back: the same record comes again, nothing after it is committed first
+
+    async def _reject_invalid(self, msg: KafkaMessage, reason: str) -> None:
+        if self._dead_letter_invalid:
+            await self._dead_letter(msg, reason)
+        else:
+            log.info("skipped_invalid", reason=reason)
+            await msg.ack()
+
+    async def _dead_letter(self, msg: KafkaMessage, reason: str) -> None:
+        record = msg.raw_message
+        headers = {name: (value or b"").decode(errors="replace") for name, value in (record.headers or ())}
+        headers.update(
+            {
+                "dlq_reason": reason,
+                "dlq_topic": record.topic,
+                "dlq_consumer": self._group_id,
+                "dlq_partition": str(record.partition),
+                "dlq_offset": str(record.offset),
+                "dlq_at": datetime.now(UTC).isoformat(),
+            }
+        )
+        await self._broker.publish(record.value or b"", topic=Topics.dead_letter(record.topic), key=record.key, headers=headers)
+        log.warning("dead_lettered", reason=reason, topic=record.topic, partition=record.partition, offset=record.offset)
+        await msg.ack()
+
+
+async def _raw_body(msg: KafkaMessage) -> bytes:
+    # Parsing is ours (to dead-letter what fails), so the framework hands over the bytes untouched.
+    return msg.body

@@ -1,0 +1,48 @@
+"""Every topic and every event type the system knows, in one place."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from cpc_shared.contracts import inbound, outbound
+
+
+class Topics:
+    CASEMGMT = "casemgmt.events"
+    CONFERENCES = "cpc.conferences"
+    ROOMS = "cpc.rooms"
+    REPORTS = "cpc.reports"
+    NOTIFICATIONS = "cpc.notifications"
+
+    ALL = (CASEMGMT, CONFERENCES, ROOMS, REPORTS, NOTIFICATIONS)
+
+    @staticmethod
+    def dead_letter(topic: str) -> str:
+        return f"{topic}.dlq"
+
+
+_MODELS: list[type[BaseModel]] = [
+    inbound.ConferenceRequested,
+    inbound.ConferenceOutcomeRecorded,
+    inbound.CaseDetailsChanged,
+    inbound.ConferenceCancellationRequested,
+    outbound.ConferenceScheduled,
+    outbound.ConferenceRescheduled,
+    outbound.ConferenceCancelled,
+    outbound.ConferenceDeadlineAtRisk,
+    outbound.RoomRequested,
+    outbound.RoomBooked,
+    outbound.RoomUnavailable,
+    outbound.RoomReleased,
+    outbound.ReportRequested,
+    outbound.ReportSubmitted,
+    outbound.ReportOverdue,
+    outbound.NotificationSent,
+    outbound.NotificationFailed,
+]
+
+CATALOGUE: dict[str, type[BaseModel]] = {m.type: m for m in _MODELS}  # type: ignore[attr-defined]
+
+
+def model_for(event_type: str) -> type[BaseModel] | None:
+    return CATALOGUE.get(event_type)

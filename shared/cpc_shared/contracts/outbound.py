@@ -1,0 +1,183 @@
+"""Our own events on the `cpc.*` topics. Identifiers, dates and statuses only: never a name,
+address, e-mail, phone number or free text about a family. The key is always `conference_id`."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from cpc_shared.contracts.inbound import Agency, ConferenceType, Role
+
+AttendanceMode = Literal["in_person", "hybrid", "virtual"]
+
+
+class OutboundEvent(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    type: ClassVar[str]
+    topic: ClassVar[str]
+
+    conference_id: str
+
+    @property
+    def key(self) -> str:
+        return self.conference_id
+
+
+class Invitee(BaseModel):
+    """Who is invited, by id and role only; contact details stay with notifications."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    participant_id: str
+    role: Role
+    agency: Agency | None = None
+
+
+class Slot(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    starts_at: datetime
+    ends_at: datetime
+
+
+class FamilyArea(BaseModel):
+    """Where the family lives, coarsened: postcode district and a location rounded to about a kilometre."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    postcode_district: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+
+
+# cpc.conferences -----------------------------------------------------------------------------
+
+
+class ConferenceScheduled(OutboundEvent):
+    type: ClassVar[str] = "cpc.ConferenceScheduled.v1"
+    topic: ClassVar[str] = "cpc.conferences"
+
+    case_id: str
+    request_id: str
+    conference_type: ConferenceType
+    starts_at: datetime
+    ends_at: datetime
+    statutory_deadline: date
+    within_timescale: bool
+    attendance_mode: AttendanceMode
+    office_id: str | None
+    room_id: str | None
+    chair_id: str
+    booking_id: str | None = None
+    meeting_link: str | None = None
+    version: int = 1
+    invitees: list[Invitee] = []
+
+
+class ConferenceRescheduled(ConferenceScheduled):
+    type: ClassVar[str] = "cpc.ConferenceRescheduled.v1"
+
+
+class ConferenceCancelled(OutboundEvent):
+    type: ClassVar[str] = "cpc.ConferenceCancelled.v1"
+    topic: ClassVar[str] = "cpc.conferences"
+
+    case_id: str
+    reason: str  # a reason code, never the free text the council typed
+
+
+class ConferenceDeadlineAtRisk(OutboundEvent):
+    type: ClassVar[str] = "cpc.ConferenceDeadlineAtRisk.v1"
+    topic: ClassVar[str] = "cpc.conferences"
+
+    case_id: str
+    statutory_deadline: date
+    reason: str
+
+
+class RoomRequested(OutboundEvent):
+    """Scheduling asks rooms for a room for one of the candidate slots, best first (internal)."""
+
+    type: ClassVar[str] = "cpc.RoomRequested.v1"
+    topic: ClassVar[str] = "cpc.conferences"
+
+    case_id: str
+    room_request_id: str
+    attendance_mode: AttendanceMode
+    in_person_attendees: int
+    family_area: FamilyArea
+    step_free_access: bool = False
+    hearing_loop: bool = False
+    candidates: list[Slot]
+
+
+# cpc.rooms -----------------------------------------------------------------------------------
+
+
+class RoomBooked(OutboundEvent):
+    type: ClassVar[str] = "cpc.RoomBooked.v1"
+    topic: ClassVar[str] = "cpc.rooms"
+
+    booking_id: str
+    room_request_id: str
+    office_id: str
+    room_id: str
+    starts_at: datetime
+    ends_at: datetime
+    hybrid: bool
+
+
+class RoomUnavailable(OutboundEvent):
+    type: ClassVar[str] = "cpc.RoomUnavailable.v1"
+    topic: ClassVar[str] = "cpc.rooms"
+
+    room_request_id: str
+    reason: str
+
+
+class RoomReleased(OutboundEvent):
+    type: ClassVar[str] = "cpc.RoomReleased.v1"
+    topic: ClassVar[str] = "cpc.rooms"
+
+    booking_id: str
+    office_id: str
+    room_id: str
+
+
+# cpc.reports ---------------------------------------------------------------------------------
+
+
+class ReportRequested(OutboundEvent):
+    type: ClassVar[str] = "cpc.ReportRequested.v1"
+    topic: ClassVar[str] = "cpc.reports"
+
+    report_id: str
+    agency: Agency
+    author_role: Role
+    due_at: datetime
+
+
+class ReportSubmitted(ReportRequested):
+    type: ClassVar[str] = "cpc.ReportSubmitted.v1"
+
+
+class ReportOverdue(ReportRequested):
+    type: ClassVar[str] = "cpc.ReportOverdue.v1"
+
+
+# cpc.notifications ---------------------------------------------------------------------------
+
+Purpose = Literal["invitation", "update", "cancellation", "reminder", "report_request", "report_chaser", "alert"]
+
+
+class NotificationSent(OutboundEvent):
+    type: ClassVar[str] = "cpc.NotificationSent.v1"
+    topic: ClassVar[str] = "cpc.notifications"
+
+    notification_id: str
+    recipient_id: str
+    purpose: Purpose
+    channel: Literal["email", "sms", "letter"]
+
+
+class NotificationFailed(NotificationSent):
+    type: ClassVar[str] = "cpc.NotificationFailed.v1"

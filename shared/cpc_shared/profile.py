@@ -1,0 +1,122 @@
+"""A council's profile: offices, rooms, chairs, working hours, closure days and effective-dated policies.
+
+Loaded from a YAML file and validated on load; an error names the field that is wrong.
+"""
+
+from __future__ import annotations
+
+from datetime import date, time
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from cpc_shared.contracts.outbound import AttendanceMode
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Place(_Strict):
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class Room(_Strict):
+    id: str
+    name: str
+    capacity: int = Field(gt=0)
+    hybrid: bool = False
+    step_free: bool = False
+    hearing_loop: bool = False
+
+
+class Office(_Strict):
+    id: str
+    name: str
+    address: str
+    location: Place
+    postcode_districts: list[str] = []
+    rooms: list[Room] = Field(min_length=1)
+
+
+class Chair(_Strict):
+    id: str
+    working_days: list[Weekday] = list(WEEKDAYS)
+    max_per_day: int = Field(2, gt=0)
+
+
+class WorkingHours(_Strict):
+    start: time
+    end: time
+
+
+class Policy(_Strict):
+    effective_from: date
+    attendance: dict[Literal["initial", "review", "transfer_in", "pre_birth"], AttendanceMode]
+    quoracy_waived: bool = False
+    partner_reports_hours_before: int = Field(72, ge=0)
+
+    @model_validator(mode="after")
+    def _every_kind(self) -> Policy:
+        missing = {"initial", "review", "transfer_in", "pre_birth"} - set(self.attendance)
+        if missing:
+            raise ValueError(f"attendance needs a mode for {', '.join(sorted(missing))}")
+        return self
+
+
+class Profile(_Strict):
+    council: str
+    timezone: str = "Europe/London"
+    working_hours: WorkingHours
+    conference_minutes: dict[Literal["initial", "review", "transfer_in", "pre_birth"], int]
+    pre_birth_by_weeks_of_pregnancy: int = Field(28, ge=10, le=40)
+    meeting_link_template: str
+    closure_days: list[date] = []
+    chairs: list[Chair] = Field(min_length=1)
+    offices: list[Office] = Field(min_length=1)
+    default_office: str
+    max_office_distance_km: float = Field(50, gt=0)
+    policies: list[Policy] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Profile:
+        if self.default_office not in {office.id for office in self.offices}:
+            raise ValueError(f"default_office {self.default_office!r} is not one of the offices")
+        dates = [policy.effective_from for policy in self.policies]
+        if dates != sorted(dates) or len(dates) != len(set(dates)):
+            raise ValueError("policies must be in order of effective_from, one per date")
+        return self
+
+    def policy_on(self, day: date) -> Policy:
+        """The policy in force on `day` (the earliest one before the first takes effect)."""
+        current = self.policies[0]
+        for policy in self.policies:
+            if policy.effective_from <= day:
+                current = policy
+        return current
+
+
+class ProfileError(ValueError):
+    pass
+
+
+def load_profile(path: str | Path) -> Profile:
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as error:
+        raise ProfileError(f"{path}: cannot read the profile: {error}") from None
+    try:
+        return Profile.model_validate(raw)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in item['loc']) or 'profile'}: {item['msg']}"
+            for item in error.errors(include_url=False)
+        )
+        raise ProfileError(f"{path}: {problems}") from None

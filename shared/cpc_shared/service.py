@@ -1,0 +1,128 @@
+"""What every service process is made of: broker, store, outbox relay, clock, health endpoints."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import uvicorn
+from faststream.asgi import AsgiFastStream, AsgiResponse, get
+from faststream.specification import AsyncAPI
+from pymongo.asynchronous.database import AsyncDatabase
+
+from cpc_shared.broker import make_broker
+from cpc_shared.consumer import EventConsumer, Route
+from cpc_shared.logging import configure_logging, get_logger
+from cpc_shared.outbox import OutboxRelay
+from cpc_shared.settings import ServiceSettings
+from cpc_shared.store import connect
+
+log = get_logger(__name__)
+
+
+class Service:
+    def __init__(
+        self,
+        name: str,
+        settings: ServiceSettings,
+        *,
+        outbox_collections: Sequence[str],
+        prepare_store: Callable[[AsyncDatabase], Awaitable[None]],
+        description: str,
+    ) -> None:
+        configure_logging(name, settings.log_level)
+        self.name = name
+        self.settings = settings
+        self.description = description
+        self.clock = settings.clock()
+        self.broker = make_broker(settings, client_id=f"cpc-{name}")
+        self.client, self.db = connect(settings, name)
+        self.relay = OutboxRelay(
+            self.db, list(outbox_collections), self.broker, source=f"/cpc/{name}", poll=settings.outbox_poll_seconds
+        )
+        self._prepare_store = prepare_store
+        self._http_routes: list[tuple[str, Any]] = []
+        self._background: list[Callable[[], Awaitable[None]]] = []
+
+    def consume(self, topic: str, routes: dict[str, Route], *, dead_letter_invalid: bool = True) -> EventConsumer:
+        return EventConsumer(
+            self.broker,
+            topic=topic,
+            group_id=f"cpc-{self.name}.{topic}",
+            routes=routes,
+            attempts=self.settings.retry_attempts,
+            backoff=self.settings.retry_backoff_seconds,
+            dead_letter_invalid=dead_letter_invalid,
+        )
+
+    def route(self, path: str, handler: Any) -> None:
+        self._http_routes.append((path, handler))
+
+    def every(self, seconds: float, job: Callable[[], Awaitable[None]]) -> None:
+        """Run `job` periodically while the service is up (timers, expiry sweeps)."""
+
+        async def loop() -> None:
+            while True:
+                try:
+                    await job()
+                except Exception as error:
+                    log.warning("periodic_job_failed", job=job.__name__, error=type(error).__name__)
+                await asyncio.sleep(seconds)
+
+        self._background.append(loop)
+
+    def app(self) -> AsgiFastStream:
+        tasks: list[asyncio.Task[None]] = []
+
+        @get(include_in_schema=False)
+        async def live(scope: Any) -> AsgiResponse:
+            return AsgiResponse(b'{"status":"alive"}', 200, headers={"content-type": "application/json"})
+
+        @get(include_in_schema=False)
+        async def ready(scope: Any) -> AsgiResponse:
+            try:
+                await asyncio.wait_for(self.db.command("ping"), 2)
+                broker_ok = await self.broker.ping(timeout=2)
+            except Exception:
+                broker_ok = False
+            if not broker_ok:
+                return AsgiResponse(b'{"status":"not ready"}', 503, headers={"content-type": "application/json"})
+            return AsgiResponse(b'{"status":"ready"}', 200, headers={"content-type": "application/json"})
+
+        async def on_startup() -> None:
+            await self._prepare_store(self.db)
+
+        async def after_startup() -> None:
+            await self.relay.start()
+            tasks.extend(asyncio.create_task(job()) for job in self._background)
+            log.info("service_started", port=self.settings.http_port)
+
+        async def on_shutdown() -> None:
+            for task in tasks:
+                task.cancel()
+            await self.relay.stop()
+
+        async def after_shutdown() -> None:
+            await self.client.close()
+
+        return AsgiFastStream(
+            self.broker,
+            asgi_routes=[("/health/live", live), ("/health/ready", ready), *self._http_routes],
+            on_startup=[on_startup],
+            after_startup=[after_startup],
+            on_shutdown=[on_shutdown],
+            after_shutdown=[after_shutdown],
+            specification=AsyncAPI(self.broker, title=f"cpc-{self.name}", description=self.description),
+            asyncapi_path="/asyncapi",
+        )
+
+    def run(self) -> None:
+        uvicorn.run(
+            self.app(),
+            host=self.settings.http_host,
+            port=self.settings.http_port,
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=10,
+        )

@@ -1,0 +1,63 @@
+"""Settings every service reads from its environment (twelve-factor), documented field by field."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from cpc_shared.clock import Clock, OffsetClock, SystemClock
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CPC_", extra="ignore")
+
+    kafka_bootstrap_servers: str = Field(
+        "127.0.0.1:39092",
+        validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "CPC_KAFKA_BOOTSTRAP_SERVERS"),
+        description="Comma-separated Kafka bootstrap servers.",
+        examples=["kafka-0.kafka:9092"],
+    )
+    mongodb_url: str = Field(
+        "mongodb://127.0.0.1:37017/",
+        validation_alias=AliasChoices("MONGODB_URL", "CPC_MONGODB_URL"),
+        description="MongoDB connection string (MongoDB, or FerretDB in development).",
+        examples=["mongodb://mongo-0.mongo:27017/?replicaSet=rs0"],
+    )
+    database_prefix: str = Field(
+        "cpc", description="Each service owns the database `<prefix>_<service>`.", examples=["cpc", "cpc_test"]
+    )
+    http_host: str = Field("127.0.0.1", description="Address of the health and API endpoints.", examples=["0.0.0.0"])
+    http_port: int = Field(8100, description="Port of the health and API endpoints.", examples=[8101])
+    log_level: str = Field("INFO", description="Log level.", examples=["INFO", "DEBUG"])
+    closure_days: list[date] = Field(
+        default_factory=list,
+        description="Council closure days that are not working days (JSON list of dates).",
+        examples=[["2026-12-29", "2026-12-30"]],
+    )
+    clock_start: datetime | None = Field(
+        None,
+        description="Run on a simulated clock starting at this instant instead of the system clock.",
+        examples=["2026-11-02T08:00:00+00:00"],
+    )
+    clock_speed: float = Field(1.0, description="How many times faster than real time the simulated clock runs.")
+    retry_attempts: int = Field(5, description="In-process attempts at a transient fault before redelivery.")
+    retry_backoff_seconds: float = Field(0.2, description="First backoff between attempts; doubles each time.")
+    outbox_poll_seconds: float = Field(0.5, description="How often the outbox relay looks for unsent events.")
+
+    def database_name(self, service: str) -> str:
+        return f"{self.database_prefix}_{service}"
+
+    def clock(self) -> Clock:
+        if self.clock_start is None:
+            return SystemClock()
+        return OffsetClock(self.clock_start, self.clock_speed)
+
+
+class ProfiledSettings(ServiceSettings):
+    profile_path: str = Field(
+        "profiles/gloucestershire-2022.yaml",
+        description="The council profile (offices, rooms, chairs, policies), relative to the working directory.",
+        examples=["profiles/essex-2020.yaml", "/etc/cpc/profile.yaml"],
+    )
