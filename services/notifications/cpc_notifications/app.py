@@ -106,7 +106,8 @@ def build() -> Service:
             return
         message = invitation(conference, role, place, profile.timezone)
         try:
-            await email.send(to=details["email"], subject=message.subject, body=message.body, message_id=notification_id)
+            await email.send(to=details["email"], subject=message.subject, body=message.body, message_id=notification_id,
+                             conference_id=conference.conference_id)
         except (SMTPException, OSError) as error:
             raise SendFailed(type(error).__name__) from None
         sent = NotificationSent(conference_id=conference.conference_id, notification_id=notification_id,
