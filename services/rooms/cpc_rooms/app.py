@@ -38,8 +38,9 @@ def build() -> Service:
             return  # decided already; the outbox relay publishes the answer
         decision: dict[str, Any] | None = None
         offices = offices_by_nearness(request.family_area, profile)
-        for slot in request.candidates:
-            for office in offices:
+        # The family's nearest office at any candidate time beats an earlier slot further away.
+        for office in offices:
+            for slot in request.candidates:
                 for room in suitable_rooms(office, request):
                     if await claim_room(db, room.id, slot.starts_at, slot.ends_at, booking_id):
                         booked = RoomBooked(
