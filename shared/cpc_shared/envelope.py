@@ -13,6 +13,7 @@ from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 
 _JSON = JSONFormat()
+REQUIRED_HEADERS = ("ce_specversion", "ce_id", "ce_source", "ce_type")
 _NAMESPACE = uuid.UUID("8d1f5a52-4c1e-4d0e-9a63-3b1f0d6c2a10")
 
 
@@ -55,6 +56,9 @@ def decode(headers: dict[str, bytes], key: bytes | None, value: bytes) -> Envelo
     """Parse a binary-mode CloudEvent; anything that is not one raises BadEvent with the reason."""
     if not any(name.lower().startswith("ce_") for name in headers):
         raise BadEvent("missing CloudEvents headers (ce_id, ce_type, ce_source, ce_specversion)")
+    absent = [name for name in REQUIRED_HEADERS if not headers.get(name)]
+    if absent:
+        raise BadEvent(f"missing CloudEvents attributes: {', '.join(absent)}")
     if headers.get("ce_specversion") != b"1.0":
         raise BadEvent("ce_specversion must be 1.0")
     content_type = headers.get("content-type", b"application/json").split(b";")[0].strip()

@@ -1,0 +1,47 @@
+"""The CloudEvents binary envelope, and what counts as bad input."""
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+from pydantic import ValidationError
+
+from cpc_shared.consumer import validation_reason
+from cpc_shared.contracts import ConferenceRequested
+from cpc_shared.envelope import BadEvent, decode, encode, event_id
+
+
+def test_an_event_survives_the_round_trip_through_kafka_headers():
+    headers, key, value = encode(id="e-1", type="cpc.Thing.v1", source="/cpc/test",
+                                 time=datetime(2026, 11, 20, 15, 4, 5, tzinfo=UTC), key="CPC-1", data={"a": 1})
+    assert headers["ce_specversion"] == b"1.0" and headers["content-type"] == b"application/json"
+    envelope = decode(headers, key, value)
+    assert (envelope.id, envelope.type, envelope.key, envelope.data) == ("e-1", "cpc.Thing.v1", "CPC-1", {"a": 1})
+    assert envelope.time == datetime(2026, 11, 20, 15, 4, 5, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("headers", "value", "reason"), [
+    ({}, b"{}", "missing CloudEvents headers"),
+    ({"ce_specversion": b"0.3", "ce_id": b"1", "ce_type": b"t", "ce_source": b"/s"}, b"{}", "specversion"),
+    ({"ce_specversion": b"1.0", "ce_id": b"1", "ce_type": b"t", "ce_source": b"/s"}, b"{nope", "not valid JSON"),
+    ({"ce_specversion": b"1.0", "ce_id": b"1", "ce_type": b"t", "ce_source": b"/s"}, b"[1, 2]", "JSON object"),
+    ({"ce_specversion": b"1.0", "ce_type": b"t", "ce_source": b"/s"}, b"{}", "missing CloudEvents attributes: ce_id"),
+])
+def test_what_is_not_a_cloud_event_is_refused_with_a_reason(headers, value, reason):
+    with pytest.raises(BadEvent, match=reason):
+        decode(headers, b"k", value)
+
+
+def test_event_ids_are_deterministic_for_the_same_cause():
+    assert event_id("a", 1) == event_id("a", 1) != event_id("a", 2)
+
+
+def test_a_validation_reason_names_the_field_but_never_echoes_personal_data():
+    body = {"request_id": "R", "case_id": "C", "conference_type": "initial", "basis_date": "2026-02-30",
+            "family": {}, "participants": [{"participant_id": "P", "role": "uncle", "name": "Jane Doe"}],
+            "requested_at": "2026-11-20T15:04:05+00:00"}
+    with pytest.raises(ValidationError) as error:
+        ConferenceRequested.model_validate(json.loads(json.dumps(body)))
+    reason = validation_reason(error.value)
+    assert "basis_date" in reason and "participants.0.role" in reason
+    assert "Jane" not in reason and "uncle" not in reason

@@ -1,0 +1,154 @@
+"""The shared reliability plumbing against the real broker and store: redelivery, dead letters, outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from cpc_shared.broker import make_broker
+from cpc_shared.consumer import EventConsumer, NotYet, Rejected, Route
+from cpc_shared.contracts import ConferenceOutcomeRecorded
+from cpc_shared.contracts.outbound import ConferenceCancelled
+from cpc_shared.envelope import encode
+from cpc_shared.outbox import OutboxRelay, outbox_entry
+from cpc_shared.settings import ServiceSettings
+from cpc_shared.store import connect
+
+OUTCOME = ConferenceOutcomeRecorded.type
+
+
+async def new_topics(bootstrap: str, *names: str) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(name, 1, 1) for name in names])
+    finally:
+        await admin.close()
+
+
+async def send_outcomes(bootstrap: str, topic: str, conference_ids: list[str]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        for conference_id in conference_ids:
+            data = {"conference_id": conference_id, "case_id": "CASE-1", "held_on": "2026-11-20",
+                    "outcome": "plan_started", "quorate": True}
+            headers, key, value = encode(id=str(uuid.uuid4()), type=OUTCOME, source="/test", time=datetime.now(UTC),
+                                         key="CASE-1", data=data)
+            await producer.send_and_wait(topic, value, key=key, headers=list(headers.items()))
+    finally:
+        await producer.stop()
+
+
+async def committed(bootstrap: str, group: str, topic: str) -> int | None:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        return await consumer.committed(TopicPartition(topic, 0))
+    finally:
+        await consumer.stop()
+
+
+async def wait_for(condition, timeout: float = 30) -> bool:
+    for _ in range(int(timeout / 0.1)):
+        if condition():
+            return True
+        await asyncio.sleep(0.1)
+    return condition()
+
+
+async def test_a_record_failing_transiently_is_redelivered_not_skipped_when_a_later_one_succeeds(stack):
+    topic, group = f"test.plumbing.{uuid.uuid4().hex[:8]}", f"test-{uuid.uuid4().hex[:8]}"
+    await new_topics(stack.kafka, topic, f"{topic}.dlq")
+    handled: list[str] = []
+    failures = {"A": 0}
+
+    async def handler(event: ConferenceOutcomeRecorded, envelope) -> None:
+        if event.conference_id == "A" and failures["A"] < 5:
+            failures["A"] += 1
+            raise NotYet("the store is away")
+        handled.append(event.conference_id)
+
+    broker = make_broker(ServiceSettings(kafka_bootstrap_servers=stack.kafka), client_id="test")
+    EventConsumer(broker, topic=topic, group_id=group, routes={OUTCOME: Route(ConferenceOutcomeRecorded, handler)},
+                  attempts=2, backoff=0.05)
+    await broker.start()
+    try:
+        await send_outcomes(stack.kafka, topic, ["A", "B"])
+        assert await wait_for(lambda: handled == ["A", "B"]), handled
+    finally:
+        await broker.stop()
+    assert failures["A"] == 5  # two attempts, seek back, two more, seek back, then success
+    assert await committed(stack.kafka, group, topic) == 2
+
+
+async def test_a_rejected_event_is_dead_lettered_with_its_reason_and_the_next_is_handled(stack):
+    topic, group = f"test.plumbing.{uuid.uuid4().hex[:8]}", f"test-{uuid.uuid4().hex[:8]}"
+    await new_topics(stack.kafka, topic, f"{topic}.dlq")
+    handled: list[str] = []
+
+    async def handler(event: ConferenceOutcomeRecorded, envelope) -> None:
+        if event.conference_id == "UNKNOWN":
+            raise Rejected("no such conference")
+        handled.append(event.conference_id)
+
+    broker = make_broker(ServiceSettings(kafka_bootstrap_servers=stack.kafka), client_id="test")
+    EventConsumer(broker, topic=topic, group_id=group, routes={OUTCOME: Route(ConferenceOutcomeRecorded, handler)})
+    await broker.start()
+    try:
+        await send_outcomes(stack.kafka, topic, ["UNKNOWN", "KNOWN"])
+        assert await wait_for(lambda: handled == ["KNOWN"])
+    finally:
+        await broker.stop()
+    dlq = AIOKafkaConsumer(f"{topic}.dlq", bootstrap_servers=stack.kafka, auto_offset_reset="earliest")
+    await dlq.start()
+    try:
+        record = await asyncio.wait_for(dlq.getone(), 20)
+    finally:
+        await dlq.stop()
+    headers = dict(record.headers)
+    assert headers["dlq_reason"] == b"no such conference"
+    assert headers["dlq_offset"] == b"0" and headers["dlq_topic"] == topic.encode()
+    assert headers["ce_type"] == OUTCOME.encode()
+
+
+async def test_the_outbox_relay_publishes_each_pending_event_once_and_empties_the_outbox(stack, database_prefix):
+    topic = "cpc.conferences"
+    settings = ServiceSettings(kafka_bootstrap_servers=stack.kafka, mongodb_url=stack.mongodb,
+                               database_prefix=database_prefix)
+    client, db = connect(settings, "plumbing")
+    broker = make_broker(settings, client_id="test")
+    relay = OutboxRelay(db, ["aggregates"], broker, source="/test", poll=0.2)
+    conference_id = f"CPC-{uuid.uuid4().hex[:8]}"
+    events = [ConferenceCancelled(conference_id=conference_id, case_id="C", reason=f"r{n}") for n in range(3)]
+    at = datetime.now(UTC)
+    await db["aggregates"].insert_one({"_id": conference_id, "state": "cancelled",
+                                       "outbox": [outbox_entry(e, at=at, cause=str(n)) for n, e in enumerate(events)]})
+    watcher = AIOKafkaConsumer(bootstrap_servers=stack.kafka, enable_auto_commit=False)
+    await watcher.start()
+    partitions = [TopicPartition(topic, p) for p in range(3)]
+    watcher.assign(partitions)
+    ends = await watcher.end_offsets(partitions)
+    for partition, offset in ends.items():
+        watcher.seek(partition, offset)
+    await broker.connect()
+    try:
+        assert await relay.drain() == 3
+        assert await relay.drain() == 0
+        seen = []
+        for _ in range(50):
+            batch = await watcher.getmany(timeout_ms=200)
+            seen += [r for records in batch.values() for r in records if r.key == conference_id.encode()]
+            if len(seen) >= 3:
+                break
+    finally:
+        await watcher.stop()
+        await broker.stop()
+    assert [dict(r.headers)["ce_type"] for r in seen] == [ConferenceCancelled.type.encode()] * 3
+    assert len({dict(r.headers)["ce_id"] for r in seen}) == 3
+    assert (await db["aggregates"].find_one({"_id": conference_id}))["outbox"] == []
+    await client.close()
