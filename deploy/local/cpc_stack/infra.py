@@ -12,7 +12,6 @@ import os
 import shutil
 import subprocess
 import sys
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,13 +46,20 @@ class Endpoints:
         }
 
 
+# The mail server on this machine may have been started from another checkout: it says where it delivers.
+MAIL_SERVER_STATE = CACHE / "mail-server.json"
+
+
 def endpoints() -> Endpoints:
+    maildir = MAILDIR
+    if MAIL_SERVER_STATE.exists() and processes.port_open("127.0.0.1", SMTP_PORT):
+        maildir = Path(json.loads(MAIL_SERVER_STATE.read_text())["maildir"])
     return Endpoints(
         kafka=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{KAFKA_PORT}"),
         mongodb=os.environ.get("MONGODB_URL", f"mongodb://127.0.0.1:{FERRETDB_PORT}/"),
         smtp_host="127.0.0.1",
         smtp_port=SMTP_PORT,
-        maildir=MAILDIR,
+        maildir=maildir,
     )
 
 
@@ -187,6 +193,8 @@ def start_smtp() -> None:
         "smtp",
         [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{SMTP_PORT}", "-c", "aiosmtpd.handlers.Mailbox", str(MAILDIR)],
     )
+    CACHE.mkdir(parents=True, exist_ok=True)
+    MAIL_SERVER_STATE.write_text(json.dumps({"port": SMTP_PORT, "maildir": str(MAILDIR)}))
 
 
 # Topics ----------------------------------------------------------------------------------------
@@ -262,12 +270,12 @@ def contact_key() -> str:
 
 def up(recreate_topics: bool = False) -> Endpoints:
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # "unable to connect" while Kafka starts
-    found = endpoints()
     if "KAFKA_BOOTSTRAP_SERVERS" not in os.environ:
         start_kafka()
     if "MONGODB_URL" not in os.environ:
         start_ferretdb()
     start_smtp()
+    found = endpoints()
     processes.wait_until(lambda: asyncio.run(_kafka_answers(found.kafka)), "Kafka", 120, None)
     processes.wait_until(lambda: _mongo_answers(found.mongodb), "the document store", 60, None)
     processes.wait_until(lambda: processes.port_open(found.smtp_host, found.smtp_port), "the mail server", 30, "smtp")
