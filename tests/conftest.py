@@ -7,8 +7,10 @@ and MONGODB_URL. Each test session gets fresh topics and its own databases.
 from __future__ import annotations
 
 import mailbox
+import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack
 from email.message import Message
 
 import pytest
@@ -21,9 +23,24 @@ ALL_TOPICS = [name for topic in Topics.ALL for name in (topic, Topics.dead_lette
 
 
 @pytest.fixture(scope="session")
-def stack() -> infra.Endpoints:
+def stack() -> Iterator[infra.Endpoints]:
     services.stop()  # services left running by a demo would read this session's fresh topics
-    return infra.up(recreate_topics=True)
+    with ExitStack() as containers:
+        if os.environ.get("CPC_TESTCONTAINERS") == "1":
+            _start_containers(containers)
+        yield infra.up(recreate_topics=True)
+
+
+def _start_containers(containers: ExitStack) -> None:
+    """Where a Docker engine runs: Kafka and MongoDB from testcontainers, behind the same fixtures.
+    (Our CI machines have no Docker engine and use the project's own stack instead.)"""
+    from testcontainers.community.kafka import KafkaContainer
+    from testcontainers.community.mongodb import MongoDbContainer
+
+    kafka = containers.enter_context(KafkaContainer().with_kraft())
+    mongo = containers.enter_context(MongoDbContainer("mongo:7"))
+    os.environ["KAFKA_BOOTSTRAP_SERVERS"] = kafka.get_bootstrap_server()
+    os.environ["MONGODB_URL"] = mongo.get_connection_url()
 
 
 @pytest.fixture(scope="session")

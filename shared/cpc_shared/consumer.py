@@ -20,6 +20,7 @@ from aiokafka.errors import KafkaError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 from pydantic import BaseModel, ValidationError
+from pymongo.asynchronous.collection import AsyncCollection
 
 from cpc_shared.contracts.catalogue import CATALOGUE, Topics
 from cpc_shared.envelope import BadEvent, Envelope, decode
@@ -70,6 +71,7 @@ class EventConsumer:
         attempts: int = 5,
         backoff: float = 0.2,
         dead_letter_invalid: bool = True,
+        inbox: AsyncCollection | None = None,
     ) -> None:
         self._broker = broker
         self.topic = topic
@@ -80,6 +82,7 @@ class EventConsumer:
         # Invalid input is dead-lettered once, by the topic's main consumer; another service that also
         # reads the topic (notifications reads contact details from the inbound topic) skips it.
         self._dead_letter_invalid = dead_letter_invalid
+        self._inbox = inbox
         self._strict = topic == Topics.CASEMGMT
         broker.subscriber(
             topic,
@@ -125,7 +128,9 @@ class EventConsumer:
         delay = self._backoff
         for attempt in range(1, self._attempts + 1):
             try:
-                await route.handler(event, envelope)
+                if not await self._already_handled(envelope):
+                    await route.handler(event, envelope)
+                    await self._remember(envelope)
             except Rejected as rejected:
                 await self._dead_letter(msg, rejected.reason)
                 return
@@ -142,6 +147,18 @@ class EventConsumer:
             return
         log.warning("redelivering_after_transient_faults", attempts=self._attempts)
         await msg.nack()  # seek back: the same record comes again, nothing after it is committed first
+
+    # Handlers are idempotent by construction; the inbox only spares them events they have handled.
+    async def _already_handled(self, envelope: Envelope) -> bool:
+        if self._inbox is None:
+            return False
+        return await self._inbox.find_one({"_id": f"{self._group_id}|{envelope.id}"}, {"_id": 1}) is not None
+
+    async def _remember(self, envelope: Envelope) -> None:
+        if self._inbox is not None:
+            await self._inbox.update_one(
+                {"_id": f"{self._group_id}|{envelope.id}"}, {"$setOnInsert": {"at": datetime.now(UTC)}}, upsert=True
+            )
 
     async def _reject_invalid(self, msg: KafkaMessage, reason: str) -> None:
         if self._dead_letter_invalid:

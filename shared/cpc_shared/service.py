@@ -54,6 +54,7 @@ class Service:
             attempts=self.settings.retry_attempts,
             backoff=self.settings.retry_backoff_seconds,
             dead_letter_invalid=dead_letter_invalid,
+            inbox=self.db["inbox"],
         )
 
     def route(self, path: str, handler: Any) -> None:

@@ -152,3 +152,34 @@ async def test_the_outbox_relay_publishes_each_pending_event_once_and_empties_th
     assert len({dict(r.headers)["ce_id"] for r in seen}) == 3
     assert (await db["aggregates"].find_one({"_id": conference_id}))["outbox"] == []
     await client.close()
+
+
+async def test_an_event_delivered_twice_with_the_same_id_is_handled_once(stack, database_prefix):
+    topic, group = f"test.plumbing.{uuid.uuid4().hex[:8]}", f"test-{uuid.uuid4().hex[:8]}"
+    await new_topics(stack.kafka, topic, f"{topic}.dlq")
+    settings = ServiceSettings(kafka_bootstrap_servers=stack.kafka, mongodb_url=stack.mongodb,
+                               database_prefix=database_prefix)
+    client, db = connect(settings, "plumbing")
+    handled: list[str] = []
+
+    async def handler(event: ConferenceOutcomeRecorded, envelope) -> None:
+        handled.append(envelope.id)
+
+    broker = make_broker(settings, client_id="test")
+    EventConsumer(broker, topic=topic, group_id=group, routes={OUTCOME: Route(ConferenceOutcomeRecorded, handler)},
+                  inbox=db["inbox"])
+    data = {"conference_id": "A", "case_id": "CASE-1", "held_on": "2026-11-20", "outcome": "no_plan", "quorate": True}
+    headers, key, value = encode(id="same-id", type=OUTCOME, source="/test", time=datetime.now(UTC), key="CASE-1", data=data)
+    await broker.start()
+    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka, acks="all")
+    await producer.start()
+    try:
+        for _ in range(2):
+            await producer.send_and_wait(topic, value, key=key, headers=list(headers.items()))
+        await send_outcomes(stack.kafka, topic, ["LAST"])
+        assert await wait_for(lambda: len(handled) == 2)
+    finally:
+        await producer.stop()
+        await broker.stop()
+        await client.close()
+    assert handled[0] == "same-id" and handled[1] != "same-id"

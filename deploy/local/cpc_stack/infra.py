@@ -78,7 +78,7 @@ def kafka_libs() -> Path:
     staging = libs.with_name("libs.partial")
     shutil.rmtree(staging, ignore_errors=True)
     subprocess.run(
-        ["mvn", "-q", "-B", "-f", str(REPO / "deploy/local/kafka/pom.xml"), "dependency:copy-dependencies",
+        ["mvn", "-q", "-B", "-Dstyle.color=never", "-f", str(REPO / "deploy/local/kafka/pom.xml"), "dependency:copy-dependencies",
          "-DincludeScope=runtime", f"-DoutputDirectory={staging}"],
         check=True,
     )
