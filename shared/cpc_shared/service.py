@@ -9,8 +9,10 @@ from typing import Any
 import uvicorn
 from faststream.asgi import AsgiFastStream, AsgiResponse, get
 from faststream.specification import AsyncAPI
+from pydantic import BaseModel
 from pymongo.asynchronous.database import AsyncDatabase
 
+from cpc_shared.asyncapi import document_events
 from cpc_shared.broker import make_broker
 from cpc_shared.consumer import EventConsumer, Route
 from cpc_shared.logging import configure_logging, get_logger
@@ -56,6 +58,10 @@ class Service:
             dead_letter_invalid=dead_letter_invalid,
             inbox=self.db["inbox"],
         )
+
+    def publishes(self, *models: type[BaseModel]) -> None:
+        """Declare the events this service publishes, for its AsyncAPI document."""
+        document_events(self.broker, list(models))
 
     def route(self, path: str, handler: Any) -> None:
         self._http_routes.append((path, handler))

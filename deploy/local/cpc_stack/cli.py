@@ -3,6 +3,7 @@
     cpc up        start Kafka, FerretDB, the mail server and the four services
     cpc down      stop them all
     cpc demo      `up`, then send a handful of conference requests and show what happened
+    cpc asyncapi  write the event catalogue (docs/asyncapi/catalogue.json)
 """
 
 from __future__ import annotations
@@ -18,10 +19,16 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser("up", help="start the stack and the four services")
     commands.add_parser("down", help="stop the services and the stack")
     commands.add_parser("stack", help="start only Kafka, FerretDB and the mail server")
+    commands.add_parser("asyncapi", help="write the AsyncAPI event catalogue to docs/asyncapi/catalogue.json")
     demo = commands.add_parser("demo", help="start everything and send a handful of requests through")
     demo.add_argument("--requests", type=int, default=5)
     args = parser.parse_args(argv)
 
+    if args.command == "asyncapi":
+        from cpc_stack.docs import write_catalogue
+
+        print(f"wrote {write_catalogue()}")
+        return
     if args.command == "down":
         services.stop()
         infra.down()

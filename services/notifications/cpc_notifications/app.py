@@ -123,4 +123,5 @@ def build() -> Service:
         CaseDetailsChanged.type: Route(CaseDetailsChanged, on_case_details_changed),
     }, dead_letter_invalid=False)
     service.consume(Topics.CONFERENCES, {ConferenceScheduled.type: Route(ConferenceScheduled, on_conference_scheduled)})
+    service.publishes(NotificationSent, NotificationFailed)
     return service

@@ -50,4 +50,5 @@ def build() -> Service:
         service.relay.notify()
 
     service.consume(Topics.CONFERENCES, {ConferenceScheduled.type: Route(ConferenceScheduled, on_conference_scheduled)})
+    service.publishes(ReportRequested)
     return service

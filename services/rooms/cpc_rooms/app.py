@@ -86,4 +86,5 @@ def build() -> Service:
         RoomRequested.type: Route(RoomRequested, on_room_requested),
         ConferenceCancelled.type: Route(ConferenceCancelled, on_conference_cancelled),
     })
+    service.publishes(RoomBooked, RoomUnavailable, RoomReleased)
     return service

@@ -203,6 +203,7 @@ def build() -> Service:
         RoomBooked.type: Route(RoomBooked, on_room_booked),
         RoomUnavailable.type: Route(RoomUnavailable, on_room_unavailable),
     })
+    service.publishes(ConferenceScheduled, ConferenceCancelled, ConferenceDeadlineAtRisk, RoomRequested)
     return service
 
 
