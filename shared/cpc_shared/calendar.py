@@ -17,6 +17,10 @@ class WorkingDayCalendar:
     def is_bank_holiday(self, day: date) -> bool:
         return day in self._bank_holidays
 
+    def closure_days_between(self, start: date, end: date) -> list[date]:
+        """Council closure days (not bank holidays or weekends) from `start` to `end` inclusive."""
+        return sorted(day for day in self._closure_days if start <= day <= end and day.weekday() < 5)
+
     def is_working_day(self, day: date) -> bool:
         return day.weekday() < 5 and day not in self._closure_days and not self.is_bank_holiday(day)
 

@@ -45,10 +45,30 @@ class Office(_Strict):
     rooms: list[Room] = Field(min_length=1)
 
 
+class Period(_Strict):
+    start: date
+    end: date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Period:
+        if self.end < self.start:
+            raise ValueError("end is before start")
+        return self
+
+    def __contains__(self, day: date) -> bool:
+        return self.start <= day <= self.end
+
+
 class Chair(_Strict):
     id: str
     working_days: list[Weekday] = list(WEEKDAYS)
     max_per_day: int = Field(2, gt=0)
+    leave: list[Period] = []
+
+    def available_on(self, day: date) -> bool:
+        return day.weekday() < 5 and WEEKDAYS[day.weekday()] in self.working_days and not any(
+            day in period for period in self.leave
+        )
 
 
 class WorkingHours(_Strict):
@@ -60,7 +80,16 @@ class Policy(_Strict):
     effective_from: date
     attendance: dict[Literal["initial", "review", "transfer_in", "pre_birth"], AttendanceMode]
     quoracy_waived: bool = False
-    partner_reports_hours_before: int = Field(72, ge=0)
+    partner_reports_hours_before: int = Field(72, ge=0, description="partner agencies' reports due this long before")
+    report_preparation_working_days: int = Field(
+        3, ge=0, description="working days agencies have to write a report before it is due"
+    )
+    pre_birth_by_weeks_of_pregnancy: int = Field(28, ge=10, le=40)
+    reconvene_within_working_days: int = Field(10, gt=0, description="a new date after an inquorate conference")
+    review_window_working_days: int = Field(
+        10, ge=0, description="reviews are held in the last this-many working days before they are due"
+    )
+    reminder_working_days_before: list[int] = [5, 1]
 
     @model_validator(mode="after")
     def _every_kind(self) -> Policy:
@@ -75,7 +104,13 @@ class Profile(_Strict):
     timezone: str = "Europe/London"
     working_hours: WorkingHours
     conference_minutes: dict[Literal["initial", "review", "transfer_in", "pre_birth"], int]
-    pre_birth_by_weeks_of_pregnancy: int = Field(28, ge=10, le=40)
+    session_starts: list[time] = Field(
+        default_factory=lambda: [time(9, 30), time(13, 30)], min_length=1,
+        description="the times of day conferences start; a chair holds at most one conference per session",
+    )
+    reserve_for_initial_per_chair_day: int = Field(
+        1, ge=0, description="sessions per chair-day that reviews may not take, so initial conferences come first"
+    )
     meeting_link_template: str
     closure_days: list[date] = []
     chairs: list[Chair] = Field(min_length=1)
@@ -88,10 +123,20 @@ class Profile(_Strict):
     def _consistent(self) -> Profile:
         if self.default_office not in {office.id for office in self.offices}:
             raise ValueError(f"default_office {self.default_office!r} is not one of the offices")
+        for start in self.session_starts:
+            if not self.working_hours.start <= start < self.working_hours.end:
+                raise ValueError(f"session_starts: {start:%H:%M} is outside working_hours")
+        longest = max(self.conference_minutes.values())
+        for start in self.session_starts:
+            if (start.hour * 60 + start.minute + longest) > (self.working_hours.end.hour * 60 + self.working_hours.end.minute):
+                raise ValueError(f"session_starts: a {longest}-minute conference at {start:%H:%M} ends after working hours")
         dates = [policy.effective_from for policy in self.policies]
         if dates != sorted(dates) or len(dates) != len(set(dates)):
             raise ValueError("policies must be in order of effective_from, one per date")
         return self
+
+    def chair(self, chair_id: str) -> Chair | None:
+        return next((chair for chair in self.chairs if chair.id == chair_id), None)
 
     def policy_on(self, day: date) -> Policy:
         """The policy in force on `day` (the earliest one before the first takes effect)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pymongo.errors import DuplicateKeyError
 
@@ -31,6 +32,7 @@ def build() -> Service:
     db = service.db
     bookings = db[BOOKINGS]
     clock = service.clock
+    zone = ZoneInfo(profile.timezone)
 
     async def on_room_requested(request: RoomRequested, envelope: Envelope) -> None:
         booking_id = event_id("booking", request.room_request_id)
@@ -38,19 +40,25 @@ def build() -> Service:
             return  # decided already; the outbox relay publishes the answer
         decision: dict[str, Any] | None = None
         offices = offices_by_nearness(request.family_area, profile)
-        # The family's nearest office at any candidate time beats an earlier slot further away.
-        for office in offices:
-            for slot in request.candidates:
-                for room in suitable_rooms(office, request):
-                    if await claim_room(db, room.id, slot.starts_at, slot.ends_at, booking_id):
-                        booked = RoomBooked(
-                            conference_id=request.conference_id, booking_id=booking_id,
-                            room_request_id=request.room_request_id, office_id=office.id, room_id=room.id,
-                            starts_at=slot.starts_at, ends_at=slot.ends_at, hybrid=room.hybrid,
-                        )
-                        decision = {"status": "booked", "office_id": office.id, "room_id": room.id,
-                                    "starts_at": slot.starts_at, "ends_at": slot.ends_at,
-                                    "outbox": [outbox_entry(booked, at=clock.now(), cause=booking_id)]}
+        # The statutory deadline comes first; then the family's nearest office; then the earliest time.
+        in_time = [s for s in request.candidates
+                   if request.statutory_deadline is None or s.starts_at.astimezone(zone).date() <= request.statutory_deadline]
+        late = [s for s in request.candidates if s not in in_time]
+        for group in (in_time, late):
+            for office in offices:
+                for slot in group:
+                    for room in suitable_rooms(office, request):
+                        if await claim_room(db, room.id, slot.starts_at, slot.ends_at, booking_id):
+                            booked = RoomBooked(
+                                conference_id=request.conference_id, booking_id=booking_id,
+                                room_request_id=request.room_request_id, office_id=office.id, room_id=room.id,
+                                starts_at=slot.starts_at, ends_at=slot.ends_at, hybrid=room.hybrid,
+                            )
+                            decision = {"status": "booked", "office_id": office.id, "room_id": room.id,
+                                        "starts_at": slot.starts_at, "ends_at": slot.ends_at,
+                                        "outbox": [outbox_entry(booked, at=clock.now(), cause=booking_id)]}
+                            break
+                    if decision:
                         break
                 if decision:
                     break
@@ -68,18 +76,24 @@ def build() -> Service:
             return
         log.info("room_decided", conference_id=request.conference_id, status=decision["status"],
                  office_id=decision.get("office_id"), room_id=decision.get("room_id"))
+        if decision["status"] == "booked":
+            # One booking per conference: a new one (the family moved) releases the one before.
+            await release_bookings({"conference_id": request.conference_id, "_id": {"$ne": booking_id}})
         service.relay.notify()
 
-    async def on_conference_cancelled(cancelled: ConferenceCancelled, envelope: Envelope) -> None:
-        async for booking in bookings.find({"conference_id": cancelled.conference_id, "status": "booked"}):
+    async def release_bookings(query: dict[str, Any]) -> None:
+        async for booking in bookings.find({**query, "status": "booked"}):
             await release_room(db, booking["_id"])
-            released = RoomReleased(conference_id=cancelled.conference_id, booking_id=booking["_id"],
+            released = RoomReleased(conference_id=booking["conference_id"], booking_id=booking["_id"],
                                     office_id=booking["office_id"], room_id=booking["room_id"])
             await bookings.update_one(
                 {"_id": booking["_id"], "status": "booked"},
                 {"$set": {"status": "released"},
                  "$push": {"outbox": outbox_entry(released, at=clock.now(), cause=booking["_id"])}},
             )
+
+    async def on_conference_cancelled(cancelled: ConferenceCancelled, envelope: Envelope) -> None:
+        await release_bookings({"conference_id": cancelled.conference_id})
         service.relay.notify()
 
     service.consume(Topics.CONFERENCES, {

@@ -1,23 +1,15 @@
-"""The scheduling process: turns requests into conferences with a deadline, a chair, a slot and a room."""
+"""The scheduling process: the case-management system's requests and outcomes in, conferences out."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from pymongo.errors import DuplicateKeyError
-
-from cpc_scheduling.adapters.store import CONFERENCES, prepare
-from cpc_scheduling.domain.planning import (
-    candidate_slots,
-    choose_chair,
-    family_area,
-    needs_hearing_loop,
-    needs_step_free,
-)
-from cpc_scheduling.domain.timescales import statutory_deadline
+from cpc_scheduling.adapters.store import CONFERENCES, ChairSessions, prepare
+from cpc_scheduling.domain.planning import family_area, needs_hearing_loop, needs_step_free
+from cpc_scheduling.domain.timescales import Timescale, next_review
+from cpc_scheduling.process import UPCOMING, NewConference, Scheduler
 from cpc_shared.calendar import WorkingDayCalendar
-from cpc_shared.consumer import Route
+from cpc_shared.consumer import Rejected, Route
 from cpc_shared.contracts import Topics
 from cpc_shared.contracts.inbound import (
     CaseDetailsChanged,
@@ -28,8 +20,11 @@ from cpc_shared.contracts.inbound import (
 from cpc_shared.contracts.outbound import (
     ConferenceCancelled,
     ConferenceDeadlineAtRisk,
+    ConferenceRescheduled,
     ConferenceScheduled,
+    FamilyArea,
     Invitee,
+    QuorumAtRisk,
     RoomBooked,
     RoomRequested,
     RoomUnavailable,
@@ -43,11 +38,6 @@ from cpc_shared.service import Service
 from cpc_shared.settings import ProfiledSettings
 
 log = get_logger(__name__)
-UPCOMING = ("awaiting_room", "scheduled", "unscheduled")
-
-
-def conference_id_for(request_id: str) -> str:
-    return "CPC-" + event_id("conference", request_id)[:13].upper().replace("-", "")
 
 
 def build() -> Service:
@@ -59,139 +49,109 @@ def build() -> Service:
         description="Conferences: statutory deadlines, chairs, slots, rooms requested, conferences scheduled.",
     )
     conferences = service.db[CONFERENCES]
+    chairs = ChairSessions(service.db)
     clock = service.clock
-
-    def scheduled_event(conference: dict[str, Any], slot: Slot, office_id: str | None, room_id: str | None,
-                        booking_id: str | None) -> ConferenceScheduled:
-        return ConferenceScheduled(
-            conference_id=conference["_id"],
-            case_id=conference["case_id"],
-            request_id=conference["request_id"],
-            conference_type=conference["conference_type"],
-            starts_at=slot.starts_at,
-            ends_at=slot.ends_at,
-            statutory_deadline=conference["statutory_deadline"],
-            within_timescale=slot.starts_at.date() <= datetime.fromisoformat(conference["statutory_deadline"]).date(),
-            attendance_mode=conference["attendance_mode"],
-            office_id=office_id,
-            room_id=room_id,
-            chair_id=conference["chair_id"],
-            booking_id=booking_id,
-            meeting_link=None if conference["attendance_mode"] == "in_person"
-            else profile.meeting_link_template.format(conference_id=conference["_id"]),
-            version=conference.get("version", 0) + 1,
-            invitees=[Invitee.model_validate(invitee) for invitee in conference["invitees"]],
-        )
+    scheduler = Scheduler(conferences, chairs, profile, calendar, clock, service.relay)
 
     async def on_conference_requested(request: ConferenceRequested, envelope: Envelope) -> None:
-        if await conferences.find_one({"request_id": request.request_id}, {"_id": 1}):
-            return  # the same request again: one conference
-        now = clock.now()
-        deadline = statutory_deadline(request, calendar, profile.pre_birth_by_weeks_of_pregnancy)
-        candidates = candidate_slots(request, deadline, now, profile, calendar)
-        first_day = candidates[0].starts_at.date()
-        mode = profile.policy_on(first_day).attendance[request.conference_type]
-        conference: dict[str, Any] = {
-            "_id": conference_id_for(request.request_id),
-            "request_id": request.request_id,
-            "case_id": request.case_id,
-            "conference_type": request.conference_type,
-            "statutory_deadline": deadline.isoformat(),
-            "chair_id": choose_chair(request.case_id, profile.chairs, first_day).id,
-            "attendance_mode": mode,
-            "invitees": [Invitee.model_validate(p.model_dump()).model_dump() for p in request.participants],
-            "requested_at": request.requested_at,
-            "version": 0,
-        }
-        if mode == "virtual":
-            scheduled = scheduled_event(conference, candidates[0], None, None, None)
-            conference.update(status="scheduled", version=1, **_slot_fields(candidates[0]),
-                              outbox=[outbox_entry(scheduled, at=now, cause="v1")])
-        else:
-            room_request = RoomRequested(
-                conference_id=conference["_id"],
-                case_id=request.case_id,
-                room_request_id=event_id("room-request", conference["_id"], 1),
-                attendance_mode=mode,
-                in_person_attendees=len(request.participants) + 1,  # everyone invited, and the chair
-                family_area=family_area(request.family),
-                step_free_access=needs_step_free(request.family.accessibility_needs),
-                hearing_loop=needs_hearing_loop(request.family.accessibility_needs),
-                candidates=candidates,
-            )
-            conference.update(status="awaiting_room", room_request_id=room_request.room_request_id,
-                              outbox=[outbox_entry(room_request, at=now, cause="1")])
-        try:
-            await conferences.insert_one(conference)
-        except DuplicateKeyError:
-            return
-        log.info("conference_planned", conference_id=conference["_id"], status=conference["status"],
-                 statutory_deadline=conference["statutory_deadline"])
-        service.relay.notify()
+        await scheduler.plan(NewConference(
+            request_id=request.request_id,
+            case_id=request.case_id,
+            timescale=Timescale(kind=request.conference_type, basis_date=request.basis_date,
+                                previous_kind=request.previous_conference_type,
+                                expected_birth_date=request.expected_birth_date),
+            invitees=[Invitee.model_validate(p.model_dump()) for p in request.participants],
+            family_area=family_area(request.family),
+            step_free_access=needs_step_free(request.family.accessibility_needs),
+            hearing_loop=needs_hearing_loop(request.family.accessibility_needs),
+            previous_conference_id=request.previous_conference_id,
+        ))
 
-    async def on_room_booked(booked: RoomBooked, envelope: Envelope) -> None:
-        conference = await conferences.find_one({"_id": booked.conference_id})
-        if conference is None or conference["status"] != "awaiting_room" \
-                or conference.get("room_request_id") != booked.room_request_id:
-            return  # already scheduled from this booking, or superseded
-        slot = Slot(starts_at=booked.starts_at, ends_at=booked.ends_at)
-        scheduled = scheduled_event(conference, slot, booked.office_id, booked.room_id, booked.booking_id)
-        result = await conferences.update_one(
-            {"_id": conference["_id"], "status": "awaiting_room", "room_request_id": booked.room_request_id},
-            {
-                "$set": {"status": "scheduled", "office_id": booked.office_id, "room_id": booked.room_id,
-                         "booking_id": booked.booking_id, "version": scheduled.version, **_slot_fields(slot)},
-                "$push": {"outbox": outbox_entry(scheduled, at=clock.now(), cause=f"v{scheduled.version}")},
-            },
-        )
-        if result.modified_count:
-            log.info("conference_scheduled", conference_id=conference["_id"], within_timescale=scheduled.within_timescale)
-            service.relay.notify()
-
-    async def on_room_unavailable(unavailable: RoomUnavailable, envelope: Envelope) -> None:
-        conference = await conferences.find_one({"_id": unavailable.conference_id})
-        if conference is None or conference["status"] != "awaiting_room":
-            return
-        at_risk = ConferenceDeadlineAtRisk(
-            conference_id=conference["_id"], case_id=conference["case_id"],
-            statutory_deadline=conference["statutory_deadline"], reason=f"no_room: {unavailable.reason}",
-        )
-        result = await conferences.update_one(
-            {"_id": conference["_id"], "status": "awaiting_room", "room_request_id": unavailable.room_request_id},
-            {"$set": {"status": "unscheduled"},
-             "$push": {"outbox": outbox_entry(at_risk, at=clock.now(), cause=unavailable.room_request_id)}},
-        )
-        if result.modified_count:
-            service.relay.notify()
+    async def on_outcome_recorded(outcome: ConferenceOutcomeRecorded, envelope: Envelope) -> None:
+        held = await conferences.find_one({"_id": outcome.conference_id})
+        if held is None or held["case_id"] != outcome.case_id:
+            raise Rejected(f"no conference {outcome.conference_id[:40]} for case {outcome.case_id[:40]}")
+        await conferences.update_one({"_id": held["_id"]}, {"$set": {
+            "status": "held", "outcome": outcome.outcome, "held_on": outcome.held_on.isoformat(),
+            "quorate": outcome.quorate}})
+        waived = profile.policy_on(outcome.held_on).quoracy_waived
+        follow_on = dict(case_id=held["case_id"], invitees=[Invitee.model_validate(i) for i in held["invitees"]],
+                         family_area=FamilyArea.model_validate(held["family_area"]),
+                         step_free_access=held["step_free_access"], hearing_loop=held["hearing_loop"],
+                         previous_conference_id=held["_id"])
+        if not outcome.quorate and not waived and outcome.outcome != "plan_ended":
+            # An inquorate conference cannot make a plan: the chair sets an interim plan and a new date.
+            await scheduler.plan(NewConference(
+                request_id=f"{held['_id']}/reconvened",
+                timescale=Timescale(kind=held["conference_type"], basis_date=outcome.held_on, reconvened=True,
+                                    previous_kind=held.get("previous_conference_type"),
+                                    expected_birth_date=None),
+                reconvened_from=held["_id"], **follow_on))
+        elif outcome.outcome in ("plan_started", "plan_continued"):
+            await scheduler.plan(NewConference(
+                request_id=f"{held['_id']}/next-review",
+                timescale=next_review(held["conference_type"], outcome.held_on), **follow_on))
+        elif outcome.outcome == "plan_ended":
+            await cancel_upcoming({"case_id": outcome.case_id}, "plan_ended", envelope.id)
 
     async def cancel_upcoming(query: dict[str, Any], reason: str, cause: str) -> None:
         async for conference in conferences.find({**query, "status": {"$in": list(UPCOMING)}}):
             cancelled = ConferenceCancelled(conference_id=conference["_id"], case_id=conference["case_id"], reason=reason)
-            await conferences.update_one(
+            result = await conferences.update_one(
                 {"_id": conference["_id"], "status": conference["status"]},
                 {"$set": {"status": "cancelled", "cancel_reason": reason},
                  "$push": {"outbox": outbox_entry(cancelled, at=clock.now(), cause=cause)}},
             )
+            if result.modified_count:
+                await chairs.release(conference["_id"])
         service.relay.notify()
 
     async def on_cancellation_requested(request: ConferenceCancellationRequested, envelope: Envelope) -> None:
-        # The council's free-text reason stays here; the event says only that the council cancelled it.
+        # The council's free-text reason stays in its own system; the event says only who cancelled.
         query: dict[str, Any] = {"case_id": request.case_id}
         if request.conference_id:
             query["_id"] = request.conference_id
         await cancel_upcoming(query, "cancelled_by_council", envelope.id)
 
-    async def on_outcome_recorded(outcome: ConferenceOutcomeRecorded, envelope: Envelope) -> None:
-        await conferences.update_one(
-            {"_id": outcome.conference_id, "case_id": outcome.case_id},
-            {"$set": {"outcome": outcome.outcome, "held_on": outcome.held_on.isoformat(), "quorate": outcome.quorate}},
-        )
-        if outcome.outcome == "plan_ended":
-            await cancel_upcoming({"case_id": outcome.case_id, "_id": {"$ne": outcome.conference_id}},
-                                  "plan_ended", envelope.id)
-
     async def on_case_details_changed(change: CaseDetailsChanged, envelope: Envelope) -> None:
-        log.info("case_details_changed", case_id=change.case_id)
+        if change.family is None:
+            return
+        area = family_area(change.family)
+        async for conference in conferences.find({"case_id": change.case_id, "status": "scheduled",
+                                                   "attendance_mode": {"$ne": "virtual"}}):
+            if FamilyArea.model_validate(conference["family_area"]) == area:
+                continue
+            # Same time and chair, in the office nearest the family's new home.
+            room_request = RoomRequested(
+                conference_id=conference["_id"], case_id=conference["case_id"],
+                room_request_id=event_id("room-move", conference["_id"], envelope.id),
+                attendance_mode=conference["attendance_mode"], in_person_attendees=len(conference["invitees"]) + 1,
+                family_area=area, step_free_access=needs_step_free(change.family.accessibility_needs),
+                hearing_loop=needs_hearing_loop(change.family.accessibility_needs),
+                candidates=[Slot(starts_at=conference["starts_at"], ends_at=conference["ends_at"])],
+                statutory_deadline=conference["statutory_deadline"],
+            )
+            current = {"starts_at": conference["starts_at"], "ends_at": conference["ends_at"],
+                       "chair_id": conference["chair_id"], "session": conference["chair_session"],
+                       "attendance_mode": conference["attendance_mode"]}
+            await conferences.update_one(
+                {"_id": conference["_id"], "status": "scheduled", "version": conference["version"]},
+                {"$set": {"status": "moving", "family_area": area.model_dump(), "candidates": [current],
+                          "room_request_id": room_request.room_request_id,
+                          "step_free_access": room_request.step_free_access, "hearing_loop": room_request.hearing_loop},
+                 "$push": {"outbox": outbox_entry(room_request, at=clock.now(), cause=room_request.room_request_id)}},
+            )
+        service.relay.notify()
+
+    async def on_room_booked(booked: RoomBooked, envelope: Envelope) -> None:
+        await scheduler.room_booked(booked.conference_id, booked.room_request_id, booked.starts_at, booked.office_id,
+                                    booked.room_id, booked.booking_id)
+
+    async def on_room_unavailable(unavailable: RoomUnavailable, envelope: Envelope) -> None:
+        await scheduler.room_unavailable(unavailable.conference_id, unavailable.room_request_id)
+
+    async def expire_chair_holds() -> None:
+        await chairs.expire_holds(clock.now())
 
     service.consume(Topics.CASEMGMT, {
         ConferenceRequested.type: Route(ConferenceRequested, on_conference_requested),
@@ -203,9 +163,7 @@ def build() -> Service:
         RoomBooked.type: Route(RoomBooked, on_room_booked),
         RoomUnavailable.type: Route(RoomUnavailable, on_room_unavailable),
     })
-    service.publishes(ConferenceScheduled, ConferenceCancelled, ConferenceDeadlineAtRisk, RoomRequested)
+    service.every(60, expire_chair_holds)
+    service.publishes(ConferenceScheduled, ConferenceRescheduled, ConferenceCancelled, ConferenceDeadlineAtRisk,
+                      QuorumAtRisk, RoomRequested)
     return service
-
-
-def _slot_fields(slot: Slot) -> dict[str, datetime]:
-    return {"starts_at": slot.starts_at, "ends_at": slot.ends_at}

@@ -4,47 +4,71 @@ from datetime import date
 
 import pytest
 
-from cpc_scheduling.domain.timescales import add_months, statutory_deadline
+from cpc_scheduling.domain.timescales import Timescale, add_months, next_review, statutory_deadline
 from cpc_shared.calendar import WorkingDayCalendar
-from cpc_shared.contracts import ConferenceRequested
+from cpc_shared.profile import Policy
 
 calendar = WorkingDayCalendar()
+ALL_IN_PERSON = {"initial": "in_person", "review": "in_person", "transfer_in": "in_person", "pre_birth": "in_person"}
+policy = Policy(effective_from=date(2020, 1, 1), attendance=ALL_IN_PERSON)
 
 
-def request(conference_type, basis, **extra):
-    return ConferenceRequested.model_validate({
-        "request_id": "R", "case_id": "C", "conference_type": conference_type, "basis_date": basis.isoformat(),
-        "family": {}, "participants": [{"participant_id": "P", "role": "social_worker"}],
-        "requested_at": "2026-11-20T15:04:05+00:00", **extra})
+def deadline(kind, basis, **extra):
+    return statutory_deadline(Timescale(kind=kind, basis_date=basis, **extra), calendar, extra.pop("policy", policy))
 
 
 def test_initial_conference_deadline_is_fifteen_working_days_skipping_christmas_and_new_year():
-    assert statutory_deadline(request("initial", date(2026, 12, 14)), calendar) == date(2027, 1, 7)
+    assert deadline("initial", date(2026, 12, 14)) == date(2027, 1, 7)
+
+
+def test_initial_conference_deadline_skips_easter():
+    # 15 working days from Thu 18 March 2027: Good Friday 26 and Easter Monday 29 March are not counted.
+    assert deadline("initial", date(2027, 3, 18)) == date(2027, 4, 12)
 
 
 def test_transfer_in_deadline_is_fifteen_working_days_from_notification():
-    assert statutory_deadline(request("transfer_in", date(2026, 11, 20)), calendar) == date(2026, 12, 11)
+    assert deadline("transfer_in", date(2026, 11, 20)) == date(2026, 12, 11)
 
 
 def test_first_review_is_within_three_months_and_a_weekend_deadline_moves_back_to_friday():
-    first_review = request("review", date(2026, 11, 30), previous_conference_type="initial")
-    assert statutory_deadline(first_review, calendar) == date(2027, 2, 26)
+    assert deadline("review", date(2026, 11, 30), previous_kind="initial") == date(2027, 2, 26)
+
+
+@pytest.mark.parametrize("previous", ["initial", "transfer_in", "pre_birth"])
+def test_the_first_review_after_any_first_conference_is_within_three_months(previous):
+    assert deadline("review", date(2027, 1, 12), previous_kind=previous) == date(2027, 4, 12)
 
 
 def test_a_review_after_a_review_is_within_six_months():
-    later = request("review", date(2026, 8, 31), previous_conference_type="review")
-    assert statutory_deadline(later, calendar) == date(2027, 2, 26)
+    assert deadline("review", date(2026, 8, 31), previous_kind="review") == date(2027, 2, 26)
 
 
 def test_a_three_month_deadline_on_easter_monday_moves_to_the_thursday_before():
-    assert statutory_deadline(request("review", date(2026, 12, 29), previous_conference_type="initial"),
-                              calendar) == date(2027, 3, 25)
+    assert deadline("review", date(2026, 12, 29), previous_kind="initial") == date(2027, 3, 25)
+
+
+def test_a_three_month_deadline_on_christmas_day_moves_to_christmas_eve():
+    assert deadline("review", date(2026, 9, 25), previous_kind="initial") == date(2026, 12, 24)
 
 
 def test_pre_birth_conference_is_by_the_councils_week_of_pregnancy():
-    pre_birth = request("pre_birth", date(2026, 11, 20), expected_birth_date="2027-06-15")
-    assert statutory_deadline(pre_birth, calendar, pre_birth_by_weeks=28) == date(2027, 3, 23)
-    assert statutory_deadline(pre_birth, calendar, pre_birth_by_weeks=34) == date(2027, 5, 4)
+    birth = date(2027, 6, 15)
+    assert deadline("pre_birth", date(2026, 11, 20), expected_birth_date=birth) == date(2027, 3, 23)
+    sefton = Policy(effective_from=date(2020, 1, 1), attendance=ALL_IN_PERSON, pre_birth_by_weeks_of_pregnancy=34)
+    assert statutory_deadline(Timescale("pre_birth", date(2026, 11, 20), expected_birth_date=birth), calendar,
+                              sefton) == date(2027, 5, 4)
+
+
+def test_a_reconvened_conference_is_within_the_councils_limit_in_working_days():
+    assert deadline("initial", date(2026, 12, 17), reconvened=True) == date(2027, 1, 5)
+    strict = Policy(effective_from=date(2020, 1, 1), attendance=ALL_IN_PERSON, reconvene_within_working_days=5)
+    assert statutory_deadline(Timescale("initial", date(2026, 12, 17), reconvened=True), calendar,
+                              strict) == date(2026, 12, 24)
+
+
+def test_the_next_review_follows_from_the_kind_just_held():
+    assert next_review("initial", date(2026, 11, 30)) == Timescale("review", date(2026, 11, 30), previous_kind="initial")
+    assert deadline("review", date(2027, 2, 25), previous_kind="review") == date(2027, 8, 25)
 
 
 @pytest.mark.parametrize(("day", "months", "expected"), [

@@ -30,6 +30,7 @@ _MODELS: list[type[BaseModel]] = [
     outbound.ConferenceRescheduled,
     outbound.ConferenceCancelled,
     outbound.ConferenceDeadlineAtRisk,
+    outbound.QuorumAtRisk,
     outbound.RoomRequested,
     outbound.RoomBooked,
     outbound.RoomUnavailable,

@@ -71,6 +71,8 @@ class ConferenceScheduled(OutboundEvent):
     meeting_link: str | None = None
     version: int = 1
     invitees: list[Invitee] = []
+    previous_conference_id: str | None = None
+    reconvened_from: str | None = None  # set when this is a new date after an inquorate conference
 
 
 class ConferenceRescheduled(ConferenceScheduled):
@@ -94,6 +96,17 @@ class ConferenceDeadlineAtRisk(OutboundEvent):
     reason: str
 
 
+class QuorumAtRisk(OutboundEvent):
+    """Fewer agencies are invited than a quorate conference needs (children's social care and two others)."""
+
+    type: ClassVar[str] = "cpc.QuorumAtRisk.v1"
+    topic: ClassVar[str] = "cpc.conferences"
+
+    case_id: str
+    starts_at: datetime
+    reason: str
+
+
 class RoomRequested(OutboundEvent):
     """Scheduling asks rooms for a room for one of the candidate slots, best first (internal)."""
 
@@ -108,6 +121,7 @@ class RoomRequested(OutboundEvent):
     step_free_access: bool = False
     hearing_loop: bool = False
     candidates: list[Slot]
+    statutory_deadline: date | None = None  # candidates on or before it come first, whatever the office
 
 
 # cpc.rooms -----------------------------------------------------------------------------------

@@ -1,13 +1,73 @@
-"""Scheduling's own database: one document per conference, its outbox inside it."""
+"""Scheduling's own database: one document per conference (its outbox inside it), and chairs' sessions.
+
+A chair's session is one document whose `_id` is "<chair>|<day>|<HH:MM>": two conferences can never
+hold the same chair at the same time, whatever replicas race for it. A session is first held for a
+candidate slot, then booked when the room is; holds not confirmed expire.
+"""
 
 from __future__ import annotations
 
+from datetime import date, datetime, time, timedelta
+
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from cpc_scheduling.domain.planning import Candidate, ChairDiary
 
 CONFERENCES = "conferences"
+CHAIR_SESSIONS = "chair_sessions"
+HOLD_FOR = timedelta(minutes=30)
 
 
 async def prepare(db: AsyncDatabase) -> None:
     await db[CONFERENCES].create_index([("request_id", ASCENDING)], unique=True, name="one_conference_per_request")
     await db[CONFERENCES].create_index([("case_id", ASCENDING)], name="by_case")
+    await db[CHAIR_SESSIONS].create_index([("day", ASCENDING)], name="by_day")
+    await db[CHAIR_SESSIONS].create_index([("conference_id", ASCENDING)], name="by_conference")
+
+
+class ChairSessions:
+    def __init__(self, db: AsyncDatabase) -> None:
+        self._sessions = db[CHAIR_SESSIONS]
+
+    async def diary(self, first: date, last: date) -> ChairDiary:
+        diary = ChairDiary()
+        async for doc in self._sessions.find({"day": {"$gte": first.isoformat(), "$lte": last.isoformat()}},
+                                             {"chair_id": 1, "day": 1, "at": 1}):
+            diary.take(doc["chair_id"], date.fromisoformat(doc["day"]), time.fromisoformat(doc["at"]))
+        return diary
+
+    async def hold(self, conference_id: str, candidates: list[Candidate], now: datetime, *, booked: bool = False
+                   ) -> list[Candidate]:
+        """Claim each candidate's chair session for this conference; returns the candidates that are ours."""
+        ours = []
+        for candidate in candidates:
+            day, at = candidate.session.split("|")
+            key = f"{candidate.chair_id}|{candidate.session}"
+            try:
+                await self._sessions.insert_one({
+                    "_id": key, "chair_id": candidate.chair_id, "day": day, "at": at, "conference_id": conference_id,
+                    "state": "booked" if booked else "held", "until": now + HOLD_FOR,
+                })
+                ours.append(candidate)
+            except DuplicateKeyError:
+                holder = await self._sessions.find_one({"_id": key}, {"conference_id": 1})
+                if holder and holder["conference_id"] == conference_id:
+                    ours.append(candidate)  # ours already: a retry after a crash
+        return ours
+
+    async def book(self, conference_id: str, chair_id: str, session: str) -> bool:
+        """Turn this conference's hold into its booking; its other holds (and any earlier booking) go."""
+        key = f"{chair_id}|{session}"
+        result = await self._sessions.update_one({"_id": key, "conference_id": conference_id},
+                                                 {"$set": {"state": "booked"}, "$unset": {"until": ""}})
+        await self._sessions.delete_many({"conference_id": conference_id, "_id": {"$ne": key}})
+        return result.matched_count == 1
+
+    async def release(self, conference_id: str) -> None:
+        await self._sessions.delete_many({"conference_id": conference_id})
+
+    async def expire_holds(self, now: datetime) -> int:
+        result = await self._sessions.delete_many({"state": "held", "until": {"$lt": now}})
+        return result.deleted_count

@@ -1,16 +1,28 @@
-"""Statutory timescales: by when each kind of conference must be held."""
+"""Statutory timescales: by when each kind of conference must be held (DOMAIN.md)."""
 
 from __future__ import annotations
 
 import calendar as month_calendar
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from cpc_shared.calendar import WorkingDayCalendar
-from cpc_shared.contracts.inbound import ConferenceRequested
+from cpc_shared.profile import Policy
 
 WORKING_DAYS_FOR_INITIAL = 15
 WORKING_DAYS_FOR_TRANSFER_IN = 15
 FULL_TERM_WEEKS = 40
+
+
+@dataclass(frozen=True)
+class Timescale:
+    """What the deadline of one conference runs from."""
+
+    kind: str  # initial | review | transfer_in | pre_birth
+    basis_date: date
+    previous_kind: str | None = None  # reviews: the kind of the conference before
+    expected_birth_date: date | None = None  # pre-birth
+    reconvened: bool = False  # a new date after an inquorate conference
 
 
 def add_months(day: date, months: int) -> date:
@@ -20,20 +32,28 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, month_calendar.monthrange(year, month)[1]))
 
 
-def statutory_deadline(
-    request: ConferenceRequested, calendar: WorkingDayCalendar, pre_birth_by_weeks: int = 28
-) -> date:
-    """The last day the conference may be held; a deadline on a non-working day moves to the day before."""
-    match request.conference_type:
+def statutory_deadline(timescale: Timescale, calendar: WorkingDayCalendar, policy: Policy) -> date:
+    """The last day the conference may be held; a deadline on a non-working day moves to the day before.
+
+    `policy` is the council's policy in force on the basis date (local rules: pre-birth, reconvening)."""
+    if timescale.reconvened:
+        return calendar.add_working_days(timescale.basis_date, policy.reconvene_within_working_days)
+    match timescale.kind:
         case "initial":
-            return calendar.add_working_days(request.basis_date, WORKING_DAYS_FOR_INITIAL)
+            return calendar.add_working_days(timescale.basis_date, WORKING_DAYS_FOR_INITIAL)
         case "transfer_in":
-            return calendar.add_working_days(request.basis_date, WORKING_DAYS_FOR_TRANSFER_IN)
+            return calendar.add_working_days(timescale.basis_date, WORKING_DAYS_FOR_TRANSFER_IN)
         case "review":
-            months = 6 if request.previous_conference_type == "review" else 3
-            return calendar.on_or_before(add_months(request.basis_date, months))
+            months = 6 if timescale.previous_kind == "review" else 3
+            return calendar.on_or_before(add_months(timescale.basis_date, months))
         case "pre_birth":
-            assert request.expected_birth_date is not None  # the contract requires it
-            weeks_before_birth = FULL_TERM_WEEKS - pre_birth_by_weeks
-            return calendar.on_or_before(request.expected_birth_date - timedelta(weeks=weeks_before_birth))
-    raise ValueError(f"no timescale for {request.conference_type}")
+            if timescale.expected_birth_date is None:
+                raise ValueError("a pre-birth conference needs the expected birth date")
+            weeks_before_birth = FULL_TERM_WEEKS - policy.pre_birth_by_weeks_of_pregnancy
+            return calendar.on_or_before(timescale.expected_birth_date - timedelta(weeks=weeks_before_birth))
+    raise ValueError(f"no timescale for {timescale.kind}")
+
+
+def next_review(held_kind: str, held_on: date) -> Timescale:
+    """After a conference that starts or continues a plan: 3 months after the first, 6 after a review."""
+    return Timescale(kind="review", basis_date=held_on, previous_kind=held_kind)

@@ -1,0 +1,294 @@
+"""The booking process: plan candidate sessions, hold their chairs, ask rooms, schedule.
+
+Every step is one single-document write to the conference (state and the events it causes together),
+so a crash at any point is resumed by redelivery without doubling anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
+from cpc_scheduling.adapters.store import ChairSessions
+from cpc_scheduling.domain.planning import LATE_HORIZON_WORKING_DAYS, Candidate, plan_candidates, why_late
+from cpc_scheduling.domain.quoracy import quorum_shortfall
+from cpc_scheduling.domain.timescales import Timescale, statutory_deadline
+from cpc_shared.calendar import WorkingDayCalendar
+from cpc_shared.clock import Clock
+from cpc_shared.contracts.outbound import (
+    ConferenceDeadlineAtRisk,
+    ConferenceRescheduled,
+    ConferenceScheduled,
+    FamilyArea,
+    Invitee,
+    OutboundEvent,
+    QuorumAtRisk,
+    RoomRequested,
+    Slot,
+)
+from cpc_shared.envelope import event_id
+from cpc_shared.logging import get_logger
+from cpc_shared.outbox import OutboxRelay, outbox_entry
+from cpc_shared.profile import Profile
+
+log = get_logger(__name__)
+UPCOMING = ("awaiting_room", "scheduled", "moving", "unscheduled")
+ROOM_ATTEMPTS = 3  # batches of candidates offered to rooms before the conference is left unscheduled
+
+
+def conference_id_for(request_id: str) -> str:
+    return "CPC-" + event_id("conference", request_id)[:13].upper().replace("-", "")
+
+
+@dataclass(frozen=True)
+class NewConference:
+    """Everything scheduling needs to plan a conference, whoever asked for it."""
+
+    request_id: str
+    case_id: str
+    timescale: Timescale
+    invitees: list[Invitee]
+    family_area: FamilyArea
+    step_free_access: bool = False
+    hearing_loop: bool = False
+    previous_conference_id: str | None = None
+    reconvened_from: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Scheduler:
+    def __init__(self, conferences: AsyncCollection, chairs: ChairSessions, profile: Profile,
+                 calendar: WorkingDayCalendar, clock: Clock, relay: OutboxRelay) -> None:
+        self.conferences = conferences
+        self.chairs = chairs
+        self.profile = profile
+        self.calendar = calendar
+        self.clock = clock
+        self.relay = relay
+        self.zone = ZoneInfo(profile.timezone)
+
+    # Planning --------------------------------------------------------------------------------
+
+    async def plan(self, new: NewConference) -> None:
+        if await self.conferences.find_one({"request_id": new.request_id}, {"_id": 1}):
+            return  # the same request again: one conference
+        now = self.clock.now()
+        conference_id = conference_id_for(new.request_id)
+        policy = self.profile.policy_on(new.timescale.basis_date)
+        deadline = statutory_deadline(new.timescale, self.calendar, policy)
+        conference: dict[str, Any] = {
+            "_id": conference_id,
+            "request_id": new.request_id,
+            "case_id": new.case_id,
+            "conference_type": new.timescale.kind,
+            "basis_date": new.timescale.basis_date.isoformat(),
+            "previous_conference_type": new.timescale.previous_kind,
+            "previous_conference_id": new.previous_conference_id,
+            "reconvened_from": new.reconvened_from,
+            "statutory_deadline": deadline.isoformat(),
+            "invitees": [invitee.model_dump() for invitee in new.invitees],
+            "family_area": new.family_area.model_dump(),
+            "step_free_access": new.step_free_access,
+            "hearing_loop": new.hearing_loop,
+            "requested_at": now,
+            "version": 0,
+            "room_attempts": 0,
+            "history": [{"at": now, "what": "requested"}],
+            "outbox": [],
+            **new.extra,
+        }
+        candidates = await self._candidates(conference, now, preferred=await self._case_chair(new.case_id))
+        self._offer(conference, candidates, now)
+        try:
+            await self.conferences.insert_one(conference)
+        except DuplicateKeyError:
+            return
+        log.info("conference_planned", conference_id=conference_id, status=conference["status"],
+                 statutory_deadline=conference["statutory_deadline"])
+        self.relay.notify()
+
+    async def _case_chair(self, case_id: str) -> str | None:
+        """The chair of the case's latest conference: the same chair for its reviews where possible."""
+        latest = None
+        async for doc in self.conferences.find({"case_id": case_id, "chair_id": {"$ne": None}}, {"chair_id": 1, "starts_at": 1}):
+            if doc.get("starts_at") and (latest is None or doc["starts_at"] > latest["starts_at"]):
+                latest = doc
+        return latest["chair_id"] if latest else None
+
+    async def _candidates(self, conference: dict[str, Any], now: datetime, preferred: str | None,
+                          start_after: date | None = None) -> list[Candidate]:
+        deadline = date.fromisoformat(conference["statutory_deadline"])
+        today = now.astimezone(self.zone).date()
+        last = self.calendar.add_working_days(max(deadline, start_after or today, today), LATE_HORIZON_WORKING_DAYS + 5)
+        diary = await self.chairs.diary(today, last)
+        planned = plan_candidates(
+            kind=conference["conference_type"], case_id=conference["case_id"], deadline=deadline, now=now,
+            profile=self.profile, calendar=self.calendar, diary=diary, preferred_chair=preferred,
+            start_after=start_after,
+        )
+        if planned and planned[0].attendance_mode == "virtual":
+            return await self.chairs.hold(conference["_id"], planned[:1], now, booked=True)
+        # Rooms choose among in-person (or hybrid) candidates of the same mode as the first.
+        same_mode = [c for c in planned if c.attendance_mode == (planned[0].attendance_mode if planned else None)]
+        return await self.chairs.hold(conference["_id"], same_mode, now)
+
+    def _offer(self, conference: dict[str, Any], candidates: list[Candidate], now: datetime) -> None:
+        """Decide the next step for `conference` from its candidates, in the document (not yet stored)."""
+        deadline = date.fromisoformat(conference["statutory_deadline"])
+        late = why_late(candidates, deadline, now, self.profile, self.calendar)
+        if late and not conference.get("late_reason"):
+            conference["late_reason"] = late
+        if not candidates:
+            conference["status"] = "unscheduled"
+            self._emit(conference, self._at_risk(conference, conference.get("late_reason") or "no_chair_before_deadline"), now,
+                       cause=f"unscheduled-{conference['room_attempts']}")
+            return
+        first = candidates[0]
+        if first.attendance_mode == "virtual":
+            self._schedule(conference, first, office_id=None, room_id=None, booking_id=None, now=now)
+            return
+        conference["room_attempts"] += 1
+        conference["status"] = "awaiting_room"
+        conference["candidates"] = [_candidate_doc(c) for c in candidates]
+        room_request = RoomRequested(
+            conference_id=conference["_id"],
+            case_id=conference["case_id"],
+            room_request_id=event_id("room-request", conference["_id"], conference["version"], conference["room_attempts"]),
+            attendance_mode=first.attendance_mode,
+            in_person_attendees=len(conference["invitees"]) + 1,  # everyone invited, and the chair
+            family_area=FamilyArea.model_validate(conference["family_area"]),
+            step_free_access=conference["step_free_access"],
+            hearing_loop=conference["hearing_loop"],
+            candidates=[Slot(starts_at=c.starts_at, ends_at=c.ends_at) for c in candidates],
+            statutory_deadline=deadline,
+        )
+        conference["room_request_id"] = room_request.room_request_id
+        self._emit(conference, room_request, now, cause=room_request.room_request_id)
+
+    def _schedule(self, conference: dict[str, Any], chosen: Candidate, *, office_id: str | None,
+                  room_id: str | None, booking_id: str | None, now: datetime) -> None:
+        rescheduled = conference["version"] > 0
+        conference.update(
+            status="scheduled", version=conference["version"] + 1, chair_id=chosen.chair_id,
+            chair_session=chosen.session, attendance_mode=chosen.attendance_mode,
+            starts_at=chosen.starts_at, ends_at=chosen.ends_at, office_id=office_id, room_id=room_id,
+            booking_id=booking_id, candidates=[],
+        )
+        event_type = ConferenceRescheduled if rescheduled else ConferenceScheduled
+        scheduled = event_type(**self.conference_fields(conference))
+        self._emit(conference, scheduled, now, cause=f"v{conference['version']}")
+        conference["history"].append({"at": now, "what": "rescheduled" if rescheduled else "scheduled",
+                                      "starts_at": chosen.starts_at})
+        if not scheduled.within_timescale and not rescheduled:
+            self._emit(conference, self._at_risk(conference, conference.get("late_reason") or "no_chair_before_deadline"),
+                       now, cause="late")
+        shortfall = quorum_shortfall(scheduled.invitees)
+        if shortfall and not self.profile.policy_on(chosen.starts_at.date()).quoracy_waived and not rescheduled:
+            quorum = QuorumAtRisk(conference_id=conference["_id"], case_id=conference["case_id"],
+                                  starts_at=chosen.starts_at, reason=shortfall)
+            self._emit(conference, quorum, now, cause="quorum")
+
+    def conference_fields(self, conference: dict[str, Any]) -> dict[str, Any]:
+        """The public picture of a scheduled conference, as ConferenceScheduled carries it."""
+        mode = conference["attendance_mode"]
+        return dict(
+            conference_id=conference["_id"], case_id=conference["case_id"], request_id=conference["request_id"],
+            conference_type=conference["conference_type"], starts_at=conference["starts_at"],
+            ends_at=conference["ends_at"], statutory_deadline=conference["statutory_deadline"],
+            within_timescale=_local_date(conference["starts_at"], self.zone) <= date.fromisoformat(conference["statutory_deadline"]),
+            attendance_mode=mode, office_id=conference.get("office_id"), room_id=conference.get("room_id"),
+            chair_id=conference["chair_id"], booking_id=conference.get("booking_id"),
+            meeting_link=None if mode == "in_person"
+            else self.profile.meeting_link_template.format(conference_id=conference["_id"]),
+            version=conference["version"], invitees=conference["invitees"],
+            previous_conference_id=conference.get("previous_conference_id"),
+            reconvened_from=conference.get("reconvened_from"),
+        )
+
+    def _at_risk(self, conference: dict[str, Any], reason: str) -> ConferenceDeadlineAtRisk:
+        return ConferenceDeadlineAtRisk(conference_id=conference["_id"], case_id=conference["case_id"],
+                                        statutory_deadline=conference["statutory_deadline"], reason=reason)
+
+    @staticmethod
+    def _emit(conference: dict[str, Any], event: OutboundEvent, now: datetime, cause: str) -> None:
+        conference.setdefault("outbox", []).append(outbox_entry(event, at=now, cause=cause))
+
+    # Rooms' answers --------------------------------------------------------------------------
+
+    async def room_booked(self, conference_id: str, room_request_id: str, starts_at: datetime, office_id: str,
+                          room_id: str, booking_id: str) -> None:
+        conference = await self.conferences.find_one(
+            {"_id": conference_id, "status": {"$in": ["awaiting_room", "moving"]}, "room_request_id": room_request_id})
+        if conference is None:
+            return  # answered already, or superseded
+        now = self.clock.now()
+        outbox_before, status_before = len(conference["outbox"]), conference["status"]
+        chosen = next((_candidate(c) for c in conference.get("candidates", [])
+                       if _same_instant(c["starts_at"], starts_at)), None)
+        if chosen is None:
+            log.warning("booked_slot_not_offered", conference_id=conference_id)
+            return
+        if not await self.chairs.book(conference_id, chosen.chair_id, chosen.session):
+            log.warning("chair_hold_lost", conference_id=conference_id)
+        self._schedule(conference, chosen, office_id=office_id, room_id=room_id, booking_id=booking_id, now=now)
+        await self._store_step(conference, outbox_before, expect={"room_request_id": room_request_id,
+                                                                 "status": status_before})
+
+    async def room_unavailable(self, conference_id: str, room_request_id: str) -> None:
+        conference = await self.conferences.find_one(
+            {"_id": conference_id, "status": {"$in": ["awaiting_room", "moving"]}, "room_request_id": room_request_id})
+        if conference is None:
+            return
+        now = self.clock.now()
+        outbox_before, status_before = len(conference["outbox"]), conference["status"]
+        if conference["status"] == "moving":  # the family moved but no room is free nearer: keep the room it has
+            conference["status"] = "scheduled"
+            conference["history"].append({"at": now, "what": "no_room_nearer_after_move"})
+            await self._store_step(conference, outbox_before, expect={"room_request_id": room_request_id,
+                                                                 "status": status_before})
+            return
+        offered = [_local_date(c["starts_at"], self.zone) for c in conference["candidates"]]
+        deadline = date.fromisoformat(conference["statutory_deadline"])
+        candidates: list[Candidate] = []
+        if conference["room_attempts"] < ROOM_ATTEMPTS:
+            candidates = await self._candidates(conference, now, conference.get("chair_id"), start_after=max(offered))
+        if min(offered) <= deadline and (not candidates or candidates[0].day > deadline):
+            conference["late_reason"] = "no_room_before_deadline"  # chairs were free in time; rooms were not
+        self._offer(conference, candidates, now)
+        await self._store_step(conference, outbox_before, expect={"room_request_id": room_request_id,
+                                                                 "status": status_before})
+
+    async def _store_step(self, conference: dict[str, Any], outbox_before: int, expect: dict[str, Any]) -> None:
+        """Write the step as one conditional update: state, and the events it added to the outbox."""
+        new_events = conference["outbox"][outbox_before:]
+        state = {k: v for k, v in conference.items() if k not in ("_id", "outbox")}
+        result = await self.conferences.update_one(
+            {"_id": conference["_id"], **expect},
+            {"$set": state, "$push": {"outbox": {"$each": new_events}}},
+        )
+        if result.modified_count:
+            self.relay.notify()
+
+
+def _candidate_doc(candidate: Candidate) -> dict[str, Any]:
+    return {"starts_at": candidate.starts_at, "ends_at": candidate.ends_at, "chair_id": candidate.chair_id,
+            "session": candidate.session, "attendance_mode": candidate.attendance_mode}
+
+
+def _candidate(doc: dict[str, Any]) -> Candidate:
+    return Candidate(doc["starts_at"], doc["ends_at"], doc["chair_id"], doc["session"], doc["attendance_mode"])
+
+
+def _local_date(value: datetime | str, zone: ZoneInfo) -> date:
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.astimezone(zone).date()
+
+
+def _same_instant(a: datetime, b: datetime) -> bool:
+    return a.timestamp() == b.timestamp()
+
