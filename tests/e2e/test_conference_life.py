@@ -1,0 +1,122 @@
+"""A conference's life on the real stack: reviews follow outcomes, plans end, cancellations and moves."""
+
+from __future__ import annotations
+
+import random
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from cpc_stack import casemgmt
+
+pytestmark = pytest.mark.e2e
+TIMEOUT = 60
+
+
+def new_request(**overrides):
+    return casemgmt.conference_requested(random.randrange(100_000, 999_999), **overrides)
+
+
+async def scheduled_for(watcher, **fields):
+    assert await watcher.until(lambda: bool(watcher.of_type("cpc.ConferenceScheduled.v1", **fields)), TIMEOUT), fields
+    return watcher.of_type("cpc.ConferenceScheduled.v1", **fields)[0].data
+
+
+async def record_outcome(endpoints, conference, outcome, quorate=True):
+    held_on = conference["starts_at"][:10]
+    await casemgmt.publish(endpoints.kafka, [("casemgmt.ConferenceOutcomeRecorded.v1", {
+        "conference_id": conference["conference_id"], "case_id": conference["case_id"], "held_on": held_on,
+        "outcome": outcome, "quorate": quorate})])
+    return date.fromisoformat(held_on)
+
+
+def add_months(day: date, months: int) -> date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    for last in (31, 30, 29, 28):
+        try:
+            return date(year, month, min(day.day, last))
+        except ValueError:
+            continue
+    raise AssertionError
+
+
+async def test_reviews_follow_outcomes_until_the_plan_ends(running_services, watcher):
+    request = new_request()
+    await casemgmt.publish(running_services.kafka, [("casemgmt.ConferenceRequested.v1", request)])
+    initial = await scheduled_for(watcher, request_id=request["request_id"])
+    assert initial["within_timescale"] is True
+
+    held_on = await record_outcome(running_services, initial, "plan_started")
+    first_review = await scheduled_for(watcher, previous_conference_id=initial["conference_id"])
+    assert first_review["conference_type"] == "review"
+    assert first_review["within_timescale"] is True
+    assert date.fromisoformat(first_review["statutory_deadline"]) <= add_months(held_on, 3)
+    assert held_on < date.fromisoformat(first_review["starts_at"][:10]) <= add_months(held_on, 3)
+    assert first_review["chair_id"] == initial["chair_id"], "the same chair for the case's reviews"
+
+    held_on = await record_outcome(running_services, first_review, "plan_continued")
+    second_review = await scheduled_for(watcher, previous_conference_id=first_review["conference_id"])
+    assert add_months(held_on, 3) < date.fromisoformat(second_review["statutory_deadline"]) <= add_months(held_on, 6)
+    assert date.fromisoformat(second_review["starts_at"][:10]) <= add_months(held_on, 6)
+
+    await record_outcome(running_services, second_review, "plan_ended")
+    await watcher.until(lambda: False, timeout=4)
+    assert not watcher.of_type("cpc.ConferenceScheduled.v1", previous_conference_id=second_review["conference_id"])
+
+
+async def test_an_inquorate_initial_conference_is_reconvened_within_ten_working_days(running_services, watcher):
+    request = new_request()
+    await casemgmt.publish(running_services.kafka, [("casemgmt.ConferenceRequested.v1", request)])
+    initial = await scheduled_for(watcher, request_id=request["request_id"])
+    held_on = await record_outcome(running_services, initial, "plan_started", quorate=False)
+    reconvened = await scheduled_for(watcher, reconvened_from=initial["conference_id"])
+    assert reconvened["conference_type"] == "initial"
+    assert date.fromisoformat(reconvened["statutory_deadline"]) <= held_on + timedelta(days=16)
+
+
+async def test_cancelling_a_conference_releases_its_room(running_services, watcher):
+    request = new_request()
+    await casemgmt.publish(running_services.kafka, [("casemgmt.ConferenceRequested.v1", request)])
+    conference = await scheduled_for(watcher, request_id=request["request_id"])
+    await casemgmt.publish(running_services.kafka, [("casemgmt.ConferenceCancellationRequested.v1", {
+        "case_id": request["case_id"], "conference_id": conference["conference_id"],
+        "reason": "Family circumstances changed (free text that must not leave the council)"})])
+    cid = conference["conference_id"]
+    assert await watcher.until(lambda: bool(watcher.of_type("cpc.RoomReleased.v1", conference_id=cid)), TIMEOUT)
+    cancelled = watcher.of_type("cpc.ConferenceCancelled.v1", conference_id=cid)[0].data
+    assert cancelled == {"conference_id": cid, "case_id": request["case_id"], "reason": "cancelled_by_council"}
+    assert watcher.of_type("cpc.RoomReleased.v1", conference_id=cid)[0].data["booking_id"] == conference["booking_id"]
+
+
+async def test_a_family_that_moves_is_rebooked_in_the_office_nearest_its_new_home(running_services, watcher):
+    gloucester = {"postcode": "GL1 2TP", "location": {"lat": 51.8642, "lon": -2.2446}, "language": "en",
+                  "interpreter_needed": False, "accessibility_needs": []}
+    request = new_request(family=gloucester)
+    await casemgmt.publish(running_services.kafka, [("casemgmt.ConferenceRequested.v1", request)])
+    conference = await scheduled_for(watcher, request_id=request["request_id"])
+    assert conference["office_id"] == "GL-GLOUCESTER"
+    tewkesbury = dict(gloucester, postcode="GL20 5AL", location={"lat": 51.9920, "lon": -2.1590})
+    await casemgmt.publish(running_services.kafka, [("casemgmt.CaseDetailsChanged.v1", {
+        "case_id": request["case_id"], "family": tewkesbury})])
+    cid = conference["conference_id"]
+    assert await watcher.until(lambda: bool(watcher.of_type("cpc.ConferenceRescheduled.v1", conference_id=cid)), TIMEOUT)
+    moved = watcher.of_type("cpc.ConferenceRescheduled.v1", conference_id=cid)[0].data
+    assert moved["office_id"] == "GL-TEWKESBURY"
+    assert moved["starts_at"] == conference["starts_at"] and moved["chair_id"] == conference["chair_id"]
+    assert moved["version"] == conference["version"] + 1
+    assert await watcher.until(lambda: bool(watcher.of_type("cpc.RoomReleased.v1", conference_id=cid)), TIMEOUT)
+    assert watcher.of_type("cpc.RoomReleased.v1", conference_id=cid)[0].data["office_id"] == "GL-GLOUCESTER"
+
+
+async def test_a_conference_without_enough_agencies_invited_warns_that_it_may_be_inquorate(running_services, watcher):
+    request = new_request()
+    request["participants"] = [p for p in request["participants"] if p["role"] != "professional"][:3] + \
+        [p for p in request["participants"] if p["role"] == "professional"][:1]
+    await casemgmt.publish(running_services.kafka, [("casemgmt.ConferenceRequested.v1", request)])
+    conference = await scheduled_for(watcher, request_id=request["request_id"])
+    cid = conference["conference_id"]
+    assert await watcher.until(lambda: bool(watcher.of_type("cpc.QuorumAtRisk.v1", conference_id=cid)), TIMEOUT)
+    assert "1 more agency" in watcher.of_type("cpc.QuorumAtRisk.v1", conference_id=cid)[0].data["reason"]
+    assert datetime.fromisoformat(watcher.of_type("cpc.QuorumAtRisk.v1", conference_id=cid)[0].data["starts_at"]) == \
+        datetime.fromisoformat(conference["starts_at"])
