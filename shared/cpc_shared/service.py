@@ -15,6 +15,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from cpc_shared.asyncapi import document_events
 from cpc_shared.broker import make_broker
 from cpc_shared.consumer import EventConsumer, Route
+from cpc_shared.http import with_api
 from cpc_shared.logging import configure_logging, get_logger
 from cpc_shared.outbox import OutboxRelay
 from cpc_shared.settings import ServiceSettings
@@ -45,6 +46,7 @@ class Service:
         )
         self._prepare_store = prepare_store
         self._http_routes: list[tuple[str, Any]] = []
+        self._api: Any = None
         self._background: list[Callable[[], Awaitable[None]]] = []
 
     def consume(self, topic: str, routes: dict[str, Route], *, dead_letter_invalid: bool = True) -> EventConsumer:
@@ -66,6 +68,10 @@ class Service:
     def route(self, path: str, handler: Any) -> None:
         self._http_routes.append((path, handler))
 
+    def mount_api(self, api: Any) -> None:
+        """Serve an HTTP API (a FastAPI app whose routes start with /api) from this process."""
+        self._api = api
+
     def every(self, seconds: float, job: Callable[[], Awaitable[None]]) -> None:
         """Run `job` periodically while the service is up (timers, expiry sweeps)."""
 
@@ -79,7 +85,11 @@ class Service:
 
         self._background.append(loop)
 
-    def app(self) -> AsgiFastStream:
+    def app(self) -> Any:
+        stream_app = self.stream_app()
+        return with_api(stream_app, self._api) if self._api is not None else stream_app
+
+    def stream_app(self) -> AsgiFastStream:
         tasks: list[asyncio.Task[None]] = []
 
         @get(include_in_schema=False)

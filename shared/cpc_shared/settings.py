@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cpc_shared.clock import Clock, OffsetClock, SystemClock
@@ -60,4 +60,11 @@ class ProfiledSettings(ServiceSettings):
         "profiles/gloucestershire-2022.yaml",
         description="The council profile (offices, rooms, chairs, policies), relative to the working directory.",
         examples=["profiles/essex-2020.yaml", "/etc/cpc/profile.yaml"],
+    )
+
+
+class StaffApiSettings(ProfiledSettings):
+    staff_token_secret: SecretStr = Field(
+        description="Key that verifies staff and agency bearer tokens (HS256); the identity provider signs with it.",
+        examples=["a long random string from the secret store"],
     )

@@ -268,6 +268,18 @@ def contact_key() -> str:
     return path.read_text().strip()
 
 
+def staff_token_secret() -> str:
+    """The local key that signs and verifies staff and agency tokens (made once per checkout)."""
+    path = RUN / "staff-token.key"
+    if not path.exists():
+        import secrets
+
+        RUN.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 def up(recreate_topics: bool = False) -> Endpoints:
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # "unable to connect" while Kafka starts
     if "KAFKA_BOOTSTRAP_SERVERS" not in os.environ:

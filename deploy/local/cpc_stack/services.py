@@ -16,6 +16,7 @@ def service_env(endpoints: infra.Endpoints, name: str, extra: dict[str, str] | N
         **endpoints.env(),
         "CPC_HTTP_PORT": str(SERVICES[name]),
         "CPC_CONTACT_KEY": infra.contact_key(),
+        "CPC_STAFF_TOKEN_SECRET": infra.staff_token_secret(),
         **(extra or {}),
     }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cpc_scheduling.api import build_api
 from cpc_scheduling.adapters.store import CONFERENCES, ChairSessions, prepare
 from cpc_scheduling.domain.planning import family_area, needs_hearing_loop, needs_step_free
 from cpc_scheduling.domain.timescales import Timescale, next_review
@@ -35,13 +36,13 @@ from cpc_shared.logging import get_logger
 from cpc_shared.outbox import outbox_entry
 from cpc_shared.profile import load_profile
 from cpc_shared.service import Service
-from cpc_shared.settings import ProfiledSettings
+from cpc_shared.settings import StaffApiSettings
 
 log = get_logger(__name__)
 
 
 def build() -> Service:
-    settings = ProfiledSettings()
+    settings = StaffApiSettings()
     profile = load_profile(settings.profile_path)
     calendar = WorkingDayCalendar([*profile.closure_days, *settings.closure_days])
     service = Service(
@@ -164,6 +165,7 @@ def build() -> Service:
         RoomUnavailable.type: Route(RoomUnavailable, on_room_unavailable),
     })
     service.every(60, expire_chair_holds)
+    service.mount_api(build_api(scheduler, settings.staff_token_secret.get_secret_value()))
     service.publishes(ConferenceScheduled, ConferenceRescheduled, ConferenceCancelled, ConferenceDeadlineAtRisk,
                       QuorumAtRisk, RoomRequested)
     return service

@@ -58,6 +58,7 @@ class NewConference:
     hearing_loop: bool = False
     previous_conference_id: str | None = None
     reconvened_from: str | None = None
+    deadline_by: date | None = None  # an earlier date a chair set (after an informal review)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -81,6 +82,8 @@ class Scheduler:
         conference_id = conference_id_for(new.request_id)
         policy = self.profile.policy_on(new.timescale.basis_date)
         deadline = statutory_deadline(new.timescale, self.calendar, policy)
+        if new.deadline_by:
+            deadline = min(deadline, self.calendar.on_or_before(new.deadline_by))
         conference: dict[str, Any] = {
             "_id": conference_id,
             "request_id": new.request_id,
@@ -154,7 +157,7 @@ class Scheduler:
             return
         conference["room_attempts"] += 1
         conference["status"] = "awaiting_room"
-        conference["candidates"] = [_candidate_doc(c) for c in candidates]
+        conference["candidates"] = [candidate_doc(c) for c in candidates]
         room_request = RoomRequested(
             conference_id=conference["_id"],
             case_id=conference["case_id"],
@@ -246,9 +249,10 @@ class Scheduler:
             return
         now = self.clock.now()
         outbox_before, status_before = len(conference["outbox"]), conference["status"]
-        if conference["status"] == "moving":  # the family moved but no room is free nearer: keep the room it has
+        if conference["status"] == "moving":  # no room for the move: the conference stays as it was
             conference["status"] = "scheduled"
-            conference["history"].append({"at": now, "what": "no_room_nearer_after_move"})
+            conference["history"].append({"at": now, "what": "move_not_possible_no_room"})
+            await self.chairs.release_holds(conference_id)
             await self._store_step(conference, outbox_before, expect={"room_request_id": room_request_id,
                                                                  "status": status_before})
             return
@@ -275,7 +279,7 @@ class Scheduler:
             self.relay.notify()
 
 
-def _candidate_doc(candidate: Candidate) -> dict[str, Any]:
+def candidate_doc(candidate: Candidate) -> dict[str, Any]:
     return {"starts_at": candidate.starts_at, "ends_at": candidate.ends_at, "chair_id": candidate.chair_id,
             "session": candidate.session, "attendance_mode": candidate.attendance_mode}
 

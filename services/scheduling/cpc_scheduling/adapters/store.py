@@ -65,6 +65,9 @@ class ChairSessions:
         await self._sessions.delete_many({"conference_id": conference_id, "_id": {"$ne": key}})
         return result.matched_count == 1
 
+    async def release_holds(self, conference_id: str) -> None:
+        await self._sessions.delete_many({"conference_id": conference_id, "state": "held"})
+
     async def release(self, conference_id: str) -> None:
         await self._sessions.delete_many({"conference_id": conference_id})
 

@@ -1,0 +1,115 @@
+"""The conference team's API: upcoming conferences, one conference's history, timescale compliance,
+and the chair's operations. Every caller authenticates with a bearer token.
+
+(No `from __future__ import annotations` here: FastAPI reads the dependencies from the annotations.)"""
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Query
+from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from cpc_scheduling.operations import ChairOperations, Refused
+from cpc_scheduling.process import UPCOMING, Scheduler
+from cpc_shared.http import Identity, authenticator
+
+NATIONAL_INITIAL_ON_TIME = {"share": 0.814, "year": "2024-25", "source": "Children in Need census, England"}
+PUBLIC_FIELDS = ("request_id", "case_id", "conference_type", "status", "statutory_deadline", "starts_at", "ends_at",
+                 "attendance_mode", "office_id", "room_id", "chair_id", "version", "late_reason",
+                 "previous_conference_id", "reconvened_from", "outcome", "held_on", "family_could_not_join",
+                 "pre_conference_discussion_by", "post_conference_discussion_by")
+
+
+class Reschedule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    starts_at: AwareDatetime = Field(description="The new start, with its offset; one of the council's session times.")
+    reason: str | None = Field(None, max_length=2000, description="Required when the new date is past the deadline.")
+
+
+class InformalReview(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    held_on: date
+    next_review_by: date | None = Field(None, description="An earlier date for the next review, if the chair sets one.")
+
+
+def build_api(scheduler: Scheduler, token_secret: str) -> FastAPI:
+    api = FastAPI(title="Child protection conferences: conference team API", version="1",
+                  openapi_url="/api/openapi.json", docs_url="/api/docs", redoc_url=None)
+    staff = authenticator(token_secret, {"chair", "coordinator", "manager"})
+    chairs = authenticator(token_secret, {"chair", "manager"})
+    operations = ChairOperations(scheduler)
+    conferences = scheduler.conferences
+
+    @api.exception_handler(Refused)
+    async def refused(_request: Any, error: Refused) -> JSONResponse:
+        return JSONResponse({"detail": error.reason}, status_code=error.status)
+
+    def summary(doc: dict[str, Any]) -> dict[str, Any]:
+        return {"conference_id": doc["_id"], **{k: doc.get(k) for k in PUBLIC_FIELDS if doc.get(k) is not None}}
+
+    @api.get("/api/conferences", summary="Upcoming conferences, soonest first")
+    async def upcoming(
+        _: Annotated[Identity, Depends(staff)],
+        office_id: str | None = None, chair_id: str | None = None,
+        days: Annotated[int, Query(ge=1, le=366)] = 31,
+    ) -> list[dict[str, Any]]:
+        now = scheduler.clock.now()
+        query: dict[str, Any] = {"status": {"$in": list(UPCOMING)}}
+        if office_id:
+            query["office_id"] = office_id
+        if chair_id:
+            query["chair_id"] = chair_id
+        found = [doc async for doc in conferences.find(query, {"outbox": 0, "history": 0, "invitees": 0})]
+        horizon = now + timedelta(days=days)
+        soon = [d for d in found if d.get("starts_at") is None or now <= d["starts_at"] <= horizon]
+        soon.sort(key=lambda d: d.get("starts_at") or datetime.max.replace(tzinfo=UTC))
+        return [summary(d) for d in soon]
+
+    @api.get("/api/conferences/{conference_id}", summary="One conference and its history")
+    async def one(conference_id: str, _: Annotated[Identity, Depends(staff)]) -> dict[str, Any]:
+        doc = await conferences.find_one({"_id": conference_id}, {"outbox": 0})
+        if doc is None:
+            raise HTTPException(404, f"no conference {conference_id}")
+        return {**summary(doc), "invitees": doc["invitees"], "history": doc.get("history", [])}
+
+    @api.get("/api/compliance", summary="Conferences held on time, by kind, for a period")
+    async def compliance(
+        _: Annotated[Identity, Depends(staff)],
+        from_date: Annotated[date, Query(alias="from")], to_date: Annotated[date, Query(alias="to")],
+    ) -> dict[str, Any]:
+        if to_date < from_date:
+            raise HTTPException(422, "'to' is before 'from'")
+        zone = scheduler.zone
+        start = datetime.combine(from_date, time(0), tzinfo=zone)
+        end = datetime.combine(to_date + timedelta(days=1), time(0), tzinfo=zone)
+        kinds: dict[str, dict[str, int]] = {}
+        late = []
+        async for doc in conferences.find({"starts_at": {"$gte": start, "$lt": end},
+                                           "status": {"$in": ["scheduled", "held", "moving"]}}, {"outbox": 0}):
+            on_time = doc["starts_at"].astimezone(zone).date() <= date.fromisoformat(doc["statutory_deadline"])
+            figures = kinds.setdefault(doc["conference_type"], {"conferences": 0, "within_timescale": 0})
+            figures["conferences"] += 1
+            figures["within_timescale"] += on_time
+            if not on_time:
+                late.append({**summary(doc), "reason": doc.get("late_reason") or "unknown"})
+        for figures in kinds.values():
+            figures["share_within_timescale"] = round(figures["within_timescale"] / figures["conferences"], 3)
+        return {"from": from_date, "to": to_date, "by_type": kinds, "late": late,
+                "national_initial_within_15_working_days": NATIONAL_INITIAL_ON_TIME}
+
+    @api.post("/api/conferences/{conference_id}/reschedule", status_code=202, summary="Move a conference")
+    async def reschedule(conference_id: str, body: Reschedule, who: Annotated[Identity, Depends(chairs)]) -> dict:
+        return await operations.reschedule(conference_id, body.starts_at, body.reason, who)
+
+    @api.post("/api/conferences/{conference_id}/informal-review", summary="Record an informal review")
+    async def informal_review(conference_id: str, body: InformalReview,
+                              who: Annotated[Identity, Depends(chairs)]) -> dict:
+        return await operations.informal_review(conference_id, body.held_on, body.next_review_by, who)
+
+    @api.post("/api/conferences/{conference_id}/family-could-not-join",
+              summary="Record that the family could not join: discussions before and after become due")
+    async def family_could_not_join(conference_id: str, who: Annotated[Identity, Depends(chairs)]) -> dict:
+        return await operations.family_could_not_join(conference_id, who)
+
+    return api

@@ -1,0 +1,137 @@
+"""What a chair does to a conference: reschedule it, hold an informal review, record that the family
+could not join. Each refusal says why, in words the conference team would use."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from cpc_scheduling.domain.planning import Candidate
+from cpc_scheduling.domain.timescales import Timescale
+from cpc_scheduling.process import UPCOMING, NewConference, Scheduler, candidate_doc
+from cpc_shared.contracts.outbound import ConferenceCancelled, FamilyArea, Invitee, RoomRequested, Slot
+from cpc_shared.envelope import event_id
+from cpc_shared.http import Identity
+from cpc_shared.outbox import outbox_entry
+
+
+class Refused(Exception):
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
+class ChairOperations:
+    def __init__(self, scheduler: Scheduler) -> None:
+        self.s = scheduler
+
+    async def _conference(self, conference_id: str, by: Identity) -> dict[str, Any]:
+        conference = await self.s.conferences.find_one({"_id": conference_id})
+        if conference is None:
+            raise Refused(404, f"no conference {conference_id}")
+        # Only the chair (or the chair's manager) moves a conference (DOMAIN.md, postponement).
+        if by.role == "chair" and conference.get("chair_id") != by.chair_id:
+            raise Refused(403, "only this conference's chair or a manager may change it")
+        return conference
+
+    async def reschedule(self, conference_id: str, starts_at: datetime, reason: str | None, by: Identity) -> dict:
+        conference = await self._conference(conference_id, by)
+        if conference["status"] != "scheduled":
+            raise Refused(409, f"only a scheduled conference can be rescheduled; this one is {conference['status']}")
+        now = self.s.clock.now()
+        local = starts_at.astimezone(self.s.zone)
+        day, at = local.date(), local.time().replace(tzinfo=None)
+        if starts_at <= now:
+            raise Refused(422, "starts_at is in the past")
+        if not self.s.calendar.is_working_day(day):
+            raise Refused(422, f"{day.isoformat()} is not a working day")
+        if at not in self.s.profile.session_starts:
+            times = ", ".join(t.strftime("%H:%M") for t in self.s.profile.session_starts)
+            raise Refused(422, f"conferences start at {times} (local time)")
+        deadline = date.fromisoformat(conference["statutory_deadline"])
+        if day > deadline and not (reason and reason.strip()):
+            raise Refused(422, f"the new date is after the statutory deadline {deadline.isoformat()}: give the reason")
+        chair = self.s.profile.chair(conference["chair_id"])
+        if chair is None or not chair.available_on(day):
+            raise Refused(409, f"the chair is not working on {day.isoformat()}")
+        kind = conference["conference_type"]
+        length = timedelta(minutes=self.s.profile.conference_minutes[kind])
+        mode = self.s.profile.policy_on(day).attendance[kind]
+        candidate = Candidate(starts_at, starts_at + length, chair.id, f"{day.isoformat()}|{at:%H:%M}", mode)
+        if not await self.s.chairs.hold(conference_id, [candidate], now):
+            raise Refused(409, "the chair already has a conference at that time")
+        outbox_before, version = len(conference["outbox"]), conference["version"]
+        conference["history"].append({"at": now, "what": "reschedule_requested", "by": by.subject,
+                                      "to": starts_at, "past_deadline": day > deadline, "reason": reason})
+        if day > deadline and not conference.get("late_reason"):
+            conference["late_reason"] = "rescheduled_by_chair"
+        if mode == "virtual":
+            await self.s.chairs.book(conference_id, chair.id, candidate.session)
+            self.s._schedule(conference, candidate, office_id=None, room_id=None, booking_id=None, now=now)
+        else:
+            conference["status"] = "moving"
+            conference["candidates"] = [candidate_doc(candidate)]
+            room_request = RoomRequested(
+                conference_id=conference_id, case_id=conference["case_id"],
+                room_request_id=event_id("room-reschedule", conference_id, version, starts_at.isoformat()),
+                attendance_mode=mode, in_person_attendees=len(conference["invitees"]) + 1,
+                family_area=FamilyArea.model_validate(conference["family_area"]),
+                step_free_access=conference["step_free_access"], hearing_loop=conference["hearing_loop"],
+                candidates=[Slot(starts_at=candidate.starts_at, ends_at=candidate.ends_at)],
+                statutory_deadline=deadline,
+            )
+            conference["room_request_id"] = room_request.room_request_id
+            conference["outbox"].append(outbox_entry(room_request, at=now, cause=room_request.room_request_id))
+        await self.s._store_step(conference, outbox_before, expect={"status": "scheduled", "version": version})
+        return {"conference_id": conference_id, "status": conference["status"],
+                "note": "a room is being booked for the new time" if mode != "virtual" else "rescheduled"}
+
+    async def informal_review(self, conference_id: str, held_on: date, next_review_by: date | None,
+                              by: Identity) -> dict:
+        conference = await self._conference(conference_id, by)
+        if conference["conference_type"] != "review":
+            raise Refused(422, "an informal review replaces a review conference only")
+        if conference["status"] not in UPCOMING:
+            raise Refused(409, f"this conference is {conference['status']}")
+        now = self.s.clock.now()
+        if held_on > now.astimezone(self.s.zone).date():
+            raise Refused(422, "held_on is in the future")
+        cancelled = ConferenceCancelled(conference_id=conference_id, case_id=conference["case_id"],
+                                        reason="informal_review_held")
+        result = await self.s.conferences.update_one(
+            {"_id": conference_id, "status": conference["status"]},
+            {"$set": {"status": "informal_review_held", "held_on": held_on.isoformat(), "outcome": "plan_continued"},
+             "$push": {"outbox": outbox_entry(cancelled, at=now, cause="informal-review"),
+                       "history": {"at": now, "what": "informal_review_held", "by": by.subject,
+                                   "held_on": held_on.isoformat()}}},
+        )
+        if not result.modified_count:
+            raise Refused(409, "the conference changed meanwhile; try again")
+        await self.s.chairs.release(conference_id)
+        next_request = f"{conference_id}/after-informal-review"
+        await self.s.plan(NewConference(
+            request_id=next_request, case_id=conference["case_id"],
+            timescale=Timescale(kind="review", basis_date=held_on, previous_kind="review"),
+            invitees=[Invitee.model_validate(i) for i in conference["invitees"]],
+            family_area=FamilyArea.model_validate(conference["family_area"]),
+            step_free_access=conference["step_free_access"], hearing_loop=conference["hearing_loop"],
+            previous_conference_id=conference_id, deadline_by=next_review_by,
+        ))
+        planned = await self.s.conferences.find_one({"request_id": next_request}, {"statutory_deadline": 1})
+        return {"conference_id": conference_id, "status": "informal_review_held",
+                "next_review": {"conference_id": planned["_id"], "statutory_deadline": planned["statutory_deadline"]}}
+
+    async def family_could_not_join(self, conference_id: str, by: Identity) -> dict:
+        conference = await self._conference(conference_id, by)
+        if not conference.get("starts_at"):
+            raise Refused(409, "the conference has no date yet")
+        day = conference["starts_at"].astimezone(self.s.zone).date()
+        before = self.s.calendar.on_or_before(day - timedelta(days=1))
+        after = self.s.calendar.add_working_days(day, 1)
+        discussions = {"pre_conference_discussion_by": before.isoformat(),
+                       "post_conference_discussion_by": after.isoformat()}
+        await self.s.conferences.update_one({"_id": conference_id}, {
+            "$set": {"family_could_not_join": True, **discussions},
+            "$push": {"history": {"at": self.s.clock.now(), "what": "family_could_not_join", "by": by.subject}}})
+        return {"conference_id": conference_id, **discussions}
+
