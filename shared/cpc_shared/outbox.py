@@ -9,7 +9,7 @@ dedupe by id, so an event is never lost and its effect never doubled.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from faststream.kafka import KafkaBroker
@@ -20,6 +20,7 @@ from cpc_shared.envelope import encode, event_id
 from cpc_shared.logging import get_logger
 
 log = get_logger(__name__)
+LEASE = timedelta(seconds=30)
 
 
 def outbox_entry(event: OutboundEvent, *, at: datetime, cause: str) -> dict[str, Any]:
@@ -67,14 +68,29 @@ class OutboxRelay:
                 pass
 
     async def drain(self) -> int:
-        """Publish everything pending once; returns how many events were published."""
+        """Publish everything pending once; returns how many events were published.
+
+        Each document is leased while its events go out, so two replicas' relays don't publish the same
+        events side by side; a lease left by a crashed relay runs out and another takes over."""
         published = 0
         for name in self._collections:
-            async for document in self._db[name].find({"outbox.0": {"$exists": True}}, {"outbox": 1}):
-                for entry in document["outbox"]:
-                    await self._publish(entry)
-                    await self._db[name].update_one({"_id": document["_id"]}, {"$pull": {"outbox": entry}})
-                    published += 1
+            collection = self._db[name]
+            while True:
+                now = datetime.now(UTC)
+                document = await collection.find_one_and_update(
+                    {"outbox.0": {"$exists": True},
+                     "$or": [{"outbox_lease": {"$exists": False}}, {"outbox_lease": {"$lt": now}}]},
+                    {"$set": {"outbox_lease": now + LEASE}},
+                )  # (no projection: FerretDB's findAndModify does not support one)
+                if document is None:
+                    break
+                try:
+                    for entry in document["outbox"]:
+                        await self._publish(entry)
+                        await collection.update_one({"_id": document["_id"]}, {"$pull": {"outbox": entry}})
+                        published += 1
+                finally:
+                    await collection.update_one({"_id": document["_id"]}, {"$unset": {"outbox_lease": ""}})
         return published
 
     async def _publish(self, entry: dict[str, Any]) -> None:

@@ -5,7 +5,8 @@ Loaded from a YAML file and validated on load; an error names the field that is 
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
 from pathlib import Path
 from typing import Literal
 
@@ -22,29 +23,6 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Place(_Strict):
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
-
-
-class Room(_Strict):
-    id: str
-    name: str
-    capacity: int = Field(gt=0)
-    hybrid: bool = False
-    step_free: bool = False
-    hearing_loop: bool = False
-
-
-class Office(_Strict):
-    id: str
-    name: str
-    address: str
-    location: Place
-    postcode_districts: list[str] = []
-    rooms: list[Room] = Field(min_length=1)
-
-
 class Period(_Strict):
     start: date
     end: date
@@ -57,6 +35,45 @@ class Period(_Strict):
 
     def __contains__(self, day: date) -> bool:
         return self.start <= day <= self.end
+
+
+class Place(_Strict):
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class Room(_Strict):
+    id: str
+    name: str
+    capacity: int = Field(gt=0)
+    hybrid: bool = False
+    step_free: bool = False
+    hearing_loop: bool = False
+    out_of_use: list[Period] = []
+
+    def in_use_on(self, day: date) -> bool:
+        return not any(day in period for period in self.out_of_use)
+
+
+class OpeningHours(_Strict):
+    start: time = time(8, 30)
+    end: time = time(17, 30)
+
+
+class Office(_Strict):
+    id: str
+    name: str
+    address: str
+    location: Place
+    postcode_districts: list[str] = []
+    opening_hours: OpeningHours = OpeningHours()
+    closure_days: list[date] = []
+    rooms: list[Room] = Field(min_length=1)
+
+    def open_for(self, starts_at: datetime, ends_at: datetime, zone: ZoneInfo) -> bool:
+        start, end = starts_at.astimezone(zone), ends_at.astimezone(zone)
+        return (start.date() not in self.closure_days and start.time() >= self.opening_hours.start
+                and end.time() <= self.opening_hours.end and start.date() == end.date())
 
 
 class Chair(_Strict):
@@ -74,6 +91,20 @@ class Chair(_Strict):
 class WorkingHours(_Strict):
     start: time
     end: time
+
+
+class MeetingLinks(_Strict):
+    """How links for virtual and hybrid conferences are made: `template` fills in the council's own
+    meeting-service address with the conference id."""
+
+    provider: Literal["template"] = "template"
+    address_template: str = Field(examples=["https://meet.council.example/cpc/{conference_id}"])
+
+    @model_validator(mode="after")
+    def _has_placeholder(self) -> MeetingLinks:
+        if "{conference_id}" not in self.address_template:
+            raise ValueError("address_template needs {conference_id}")
+        return self
 
 
 class Policy(_Strict):
@@ -111,7 +142,7 @@ class Profile(_Strict):
     reserve_for_initial_per_chair_day: int = Field(
         1, ge=0, description="sessions per chair-day that reviews may not take, so initial conferences come first"
     )
-    meeting_link_template: str
+    meeting_links: MeetingLinks
     closure_days: list[date] = []
     chairs: list[Chair] = Field(min_length=1)
     offices: list[Office] = Field(min_length=1)

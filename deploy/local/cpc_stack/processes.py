@@ -26,6 +26,11 @@ def pid_of(name: str) -> int | None:
     return pid
 
 
+def running() -> list[str]:
+    """Names of the processes this checkout started that are still running."""
+    return sorted(path.stem for path in PIDS.glob("*.pid") if pid_of(path.stem)) if PIDS.exists() else []
+
+
 def start(name: str, argv: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None) -> int:
     """Start `argv` in its own session with output to logs/<name>.log; reuse it if already running."""
     running = pid_of(name)

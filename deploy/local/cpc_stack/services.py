@@ -1,4 +1,4 @@
-"""The four services, each a separate process with its own health endpoints."""
+"""The four services, each a separate process with its own health endpoints; more replicas on request."""
 
 from __future__ import annotations
 
@@ -9,38 +9,48 @@ from cpc_stack import infra, processes
 from cpc_stack.paths import REPO
 
 SERVICES = {"scheduling": 8101, "rooms": 8102, "reports": 8103, "notifications": 8104}
+REPLICA_PORT_BASE = 8110  # replica 2 of rooms: 8112; replica 3: 8113 ...
 
 
-def service_env(endpoints: infra.Endpoints, name: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+def port_of(instance: str) -> int:
+    """`rooms` is the first replica; `rooms-2`, `rooms-3`... are more replicas of the same service."""
+    service, _, replica = instance.partition("-")
+    if not replica:
+        return SERVICES[service]
+    return REPLICA_PORT_BASE + 10 * list(SERVICES).index(service) + int(replica)
+
+
+def service_env(endpoints: infra.Endpoints, instance: str, extra: dict[str, str] | None = None) -> dict[str, str]:
     return {
         **endpoints.env(),
-        "CPC_HTTP_PORT": str(SERVICES[name]),
+        "CPC_HTTP_PORT": str(port_of(instance)),
         "CPC_CONTACT_KEY": infra.contact_key(),
         "CPC_STAFF_TOKEN_SECRET": infra.staff_token_secret(),
         **(extra or {}),
     }
 
 
-def is_ready(name: str) -> bool:
+def is_ready(instance: str) -> bool:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{SERVICES[name]}/health/ready", timeout=2) as response:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port_of(instance)}/health/ready", timeout=2) as response:
             return response.status == 200
     except Exception:
         return False
 
 
-def start(endpoints: infra.Endpoints, names: list[str] | None = None, extra_env: dict[str, str] | None = None) -> None:
-    names = names or list(SERVICES)
-    for name in names:
-        processes.start(
-            name, [sys.executable, "-m", f"cpc_{name}"], env=service_env(endpoints, name, extra_env), cwd=REPO
-        )
-    for name in names:
-        processes.wait_until(lambda: is_ready(name), f"the {name} service", 60, name)
-        infra.say(f"{name} ready on http://127.0.0.1:{SERVICES[name]} (health: /health/live, /health/ready; /asyncapi)")
+def start(endpoints: infra.Endpoints, instances: list[str] | None = None, extra_env: dict[str, str] | None = None) -> None:
+    instances = instances or list(SERVICES)
+    for instance in instances:
+        module = f"cpc_{instance.partition('-')[0]}"
+        processes.start(instance, [sys.executable, "-m", module], env=service_env(endpoints, instance, extra_env), cwd=REPO)
+    for instance in instances:
+        processes.wait_until(lambda: is_ready(instance), f"the {instance} service", 60, instance)
+        port = port_of(instance)
+        infra.say(f"{instance} ready on http://127.0.0.1:{port} (health: /health/live, /health/ready; /asyncapi.json)")
 
 
-def stop(names: list[str] | None = None) -> None:
-    for name in names or list(SERVICES):
-        if processes.stop(name):
-            infra.say(f"stopped {name}")
+def stop(instances: list[str] | None = None) -> None:
+    running = [name for name in processes.running() if name.partition("-")[0] in SERVICES]
+    for instance in instances or running:
+        if processes.stop(instance):
+            infra.say(f"stopped {instance}")

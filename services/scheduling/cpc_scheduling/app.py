@@ -146,7 +146,7 @@ def build() -> Service:
 
     async def on_room_booked(booked: RoomBooked, envelope: Envelope) -> None:
         await scheduler.room_booked(booked.conference_id, booked.room_request_id, booked.starts_at, booked.office_id,
-                                    booked.room_id, booked.booking_id)
+                                    booked.room_id, booked.booking_id, booked.hybrid)
 
     async def on_room_unavailable(unavailable: RoomUnavailable, envelope: Envelope) -> None:
         await scheduler.room_unavailable(unavailable.conference_id, unavailable.room_request_id)

@@ -34,6 +34,7 @@ from cpc_shared.contracts.outbound import (
 from cpc_shared.envelope import event_id
 from cpc_shared.logging import get_logger
 from cpc_shared.outbox import OutboxRelay, outbox_entry
+from cpc_shared.meetings import meeting_links
 from cpc_shared.profile import Profile
 
 log = get_logger(__name__)
@@ -72,6 +73,7 @@ class Scheduler:
         self.clock = clock
         self.relay = relay
         self.zone = ZoneInfo(profile.timezone)
+        self.links = meeting_links(profile.meeting_links)
 
     # Planning --------------------------------------------------------------------------------
 
@@ -206,8 +208,9 @@ class Scheduler:
             within_timescale=_local_date(conference["starts_at"], self.zone) <= date.fromisoformat(conference["statutory_deadline"]),
             attendance_mode=mode, office_id=conference.get("office_id"), room_id=conference.get("room_id"),
             chair_id=conference["chair_id"], booking_id=conference.get("booking_id"),
-            meeting_link=None if mode == "in_person"
-            else self.profile.meeting_link_template.format(conference_id=conference["_id"]),
+            # Virtual and hybrid conferences have a link; so does one in a hybrid room, for partners who can't come.
+            meeting_link=self.links.link_for(conference["_id"])
+            if mode != "in_person" or conference.get("room_hybrid") else None,
             version=conference["version"], invitees=conference["invitees"],
             previous_conference_id=conference.get("previous_conference_id"),
             reconvened_from=conference.get("reconvened_from"),
@@ -224,7 +227,7 @@ class Scheduler:
     # Rooms' answers --------------------------------------------------------------------------
 
     async def room_booked(self, conference_id: str, room_request_id: str, starts_at: datetime, office_id: str,
-                          room_id: str, booking_id: str) -> None:
+                          room_id: str, booking_id: str, hybrid: bool = False) -> None:
         conference = await self.conferences.find_one(
             {"_id": conference_id, "status": {"$in": ["awaiting_room", "moving"]}, "room_request_id": room_request_id})
         if conference is None:
@@ -238,6 +241,7 @@ class Scheduler:
             return
         if not await self.chairs.book(conference_id, chosen.chair_id, chosen.session):
             log.warning("chair_hold_lost", conference_id=conference_id)
+        conference["room_hybrid"] = hybrid
         self._schedule(conference, chosen, office_id=office_id, room_id=room_id, booking_id=booking_id, now=now)
         await self._store_step(conference, outbox_before, expect={"room_request_id": room_request_id,
                                                                  "status": status_before})

@@ -155,6 +155,7 @@ class RoomReleased(OutboundEvent):
     booking_id: str
     office_id: str
     room_id: str
+    reason: Literal["conference_cancelled", "conference_moved", "hold_expired"] = "conference_cancelled"
 
 
 # cpc.reports ---------------------------------------------------------------------------------

@@ -34,10 +34,20 @@ def quarters(starts_at: datetime, ends_at: datetime) -> list[datetime]:
     return out
 
 
+def slot_key(room_id: str, quarter: datetime) -> str:
+    return f"{room_id}|{quarter.isoformat()}"
+
+
+async def taken_quarters(db: AsyncDatabase, first: datetime, last: datetime) -> dict[str, str]:
+    """Who holds each room quarter hour claimed between `first` and `last` (one read, to skip what is taken)."""
+    return {doc["_id"]: doc["booking_id"] async for doc in db[ROOM_SLOTS].find(
+        {"at": {"$gte": first.astimezone(UTC), "$lt": last}}, {"booking_id": 1})}
+
+
 async def claim_room(db: AsyncDatabase, room_id: str, starts_at: datetime, ends_at: datetime, booking_id: str) -> bool:
     """Claim the room for the period, all or nothing. True if the booking holds it now."""
     slots = db[ROOM_SLOTS]
-    wanted = [{"_id": f"{room_id}|{q.isoformat()}", "room_id": room_id, "at": q, "booking_id": booking_id}
+    wanted = [{"_id": slot_key(room_id, q), "room_id": room_id, "at": q, "booking_id": booking_id}
               for q in quarters(starts_at, ends_at)]
     try:
         await slots.insert_many(wanted, ordered=True)

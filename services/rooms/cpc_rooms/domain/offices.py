@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 
-from cpc_shared.contracts.outbound import FamilyArea, RoomRequested
+from zoneinfo import ZoneInfo
+
+from cpc_shared.contracts.outbound import FamilyArea, RoomRequested, Slot
 from cpc_shared.profile import Office, Profile, Room
 
 EARTH_RADIUS_KM = 6371.0
@@ -49,3 +51,26 @@ def suits(room: Room, request: RoomRequested) -> bool:
 def suitable_rooms(office: Office, request: RoomRequested) -> list[Room]:
     """Suitable rooms, the smallest that fits first (large rooms stay free for large conferences)."""
     return sorted((room for room in office.rooms if suits(room, request)), key=lambda room: room.capacity)
+
+
+def usable_rooms(office: Office, request: RoomRequested, slot: Slot, zone: ZoneInfo) -> list[Room]:
+    """Suitable rooms of an office that is open for the whole slot, and in use that day."""
+    if not office.open_for(slot.starts_at, slot.ends_at, zone):
+        return []
+    day = slot.starts_at.astimezone(zone).date()
+    return [room for room in suitable_rooms(office, request) if room.in_use_on(day)]
+
+
+def why_unavailable(offices: list[Office], request: RoomRequested) -> str:
+    """Why no room was booked, in the conference team's words (no personal data)."""
+    needs = [f"{request.in_person_attendees} people"]
+    if request.attendance_mode == "hybrid":
+        needs.append("hybrid equipment")
+    if request.step_free_access:
+        needs.append("step-free access")
+    if request.hearing_loop:
+        needs.append("a hearing loop")
+    names = ", ".join(office.id for office in offices)
+    if not any(suitable_rooms(office, request) for office in offices):
+        return f"no room in {names} suits the conference ({', '.join(needs)})"
+    return f"every suitable room in {names} is taken or closed at the {len(request.candidates)} times offered"

@@ -19,7 +19,7 @@ from cpc_shared.contracts.inbound import Family
 from cpc_shared.contracts.outbound import AttendanceMode, FamilyArea
 from cpc_shared.profile import Chair, Policy, Profile
 
-CANDIDATES = 6
+CANDIDATES = 12  # six working days of sessions: room for the nearest office to have one free in time
 # How far past the deadline to look when nothing fits before it (the conference is then late, and says so).
 LATE_HORIZON_WORKING_DAYS = 30
 
