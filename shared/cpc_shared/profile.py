@@ -191,8 +191,26 @@ def load_profile(path: str | Path) -> Profile:
     try:
         return Profile.model_validate(raw)
     except ValidationError as error:
+        root = yaml.compose(path.read_text())
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in item['loc']) or 'profile'}: {item['msg']}"
+            f"line {_line_of(root, item['loc'])}, {'.'.join(str(p) for p in item['loc']) or 'profile'}: {item['msg']}"
             for item in error.errors(include_url=False)
         )
         raise ProfileError(f"{path}: {problems}") from None
+
+
+def _line_of(node: yaml.Node | None, loc: tuple) -> int:
+    """The line of the YAML node a validation error points at (the nearest one that exists)."""
+    if node is None:
+        return 1
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            child = next((value for key, value in node.value if key.value == str(part)), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            child = node.value[part]
+        else:
+            child = None
+        if child is None:
+            break
+        node = child
+    return node.start_mark.line + 1

@@ -45,3 +45,20 @@ def test_rooms_must_fit_everyone_and_have_step_free_access_when_the_family_needs
     assert [r.id for r in suitable_rooms(cheltenham, room_request())] == ["GL-CHELTENHAM-PROMENADE", "GL-CHELTENHAM-CHELT"]
     assert [r.id for r in suitable_rooms(cheltenham, room_request(step_free_access=True))] == ["GL-CHELTENHAM-CHELT"]
     assert suitable_rooms(cheltenham, room_request(in_person_attendees=13)) == []
+
+
+def test_a_hybrid_conference_needs_a_room_with_hybrid_equipment_and_a_hearing_loop_when_needed():
+    cheltenham = next(o for o in gloucestershire.offices if o.id == "GL-CHELTENHAM")
+    plain = cheltenham.rooms[1].model_copy(update={"hybrid": False})
+    office = cheltenham.model_copy(update={"rooms": [cheltenham.rooms[0], plain]})
+    assert [r.id for r in suitable_rooms(office, room_request(attendance_mode="hybrid"))] == ["GL-CHELTENHAM-CHELT"]
+    assert [r.id for r in suitable_rooms(office, room_request(hearing_loop=True))] == ["GL-CHELTENHAM-CHELT"]
+    assert len(suitable_rooms(office, room_request(attendance_mode="in_person"))) == 2
+
+
+def test_beyond_the_councils_distance_limit_an_office_is_not_offered_unless_it_is_the_only_one():
+    within_40_km = gloucestershire.model_copy(update={"max_office_distance_km": 40})
+    ranked = [o.id for o in offices_by_nearness(FamilyArea(lat=51.79, lon=-2.61), within_40_km)]
+    assert ranked[0] == "GL-COLEFORD" and "GL-CIRENCESTER" not in ranked  # about 45 km from Coleford
+    far_away = offices_by_nearness(FamilyArea(lat=53.48, lon=-2.24), gloucestershire)  # Manchester
+    assert [o.id for o in far_away] == ["GL-TEWKESBURY"]
