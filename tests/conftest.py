@@ -11,12 +11,14 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack
+from pathlib import Path
 from email.message import Message
 
 import pytest
 
 from cpc_stack import infra, services
 from cpc_stack.observe import Watcher
+from cpc_stack.paths import RUN
 from cpc_shared.contracts import Topics
 
 ALL_TOPICS = [name for topic in Topics.ALL for name in (topic, Topics.dead_letter(topic))]
@@ -49,8 +51,23 @@ def database_prefix() -> str:
 
 
 @pytest.fixture(scope="session")
-def running_services(stack: infra.Endpoints, database_prefix: str) -> Iterator[infra.Endpoints]:
-    services.start(stack, extra_env={"CPC_DATABASE_PREFIX": database_prefix, "CPC_RETRY_BACKOFF_SECONDS": "0.1"})
+def clock_offset_file() -> Path:
+    """Every service reads its clock's offset from this file: a test moves them all through time at once."""
+    path = RUN / "clock-offset"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("0")
+    return path
+
+
+@pytest.fixture(scope="session")
+def service_env(database_prefix: str, clock_offset_file: Path) -> dict[str, str]:
+    return {"CPC_DATABASE_PREFIX": database_prefix, "CPC_RETRY_BACKOFF_SECONDS": "0.1",
+            "CPC_CLOCK_OFFSET_FILE": str(clock_offset_file), "CPC_TIMER_POLL_SECONDS": "0.5"}
+
+
+@pytest.fixture(scope="session")
+def running_services(stack: infra.Endpoints, service_env: dict[str, str]) -> Iterator[infra.Endpoints]:
+    services.start(stack, extra_env=service_env)
     yield stack
     services.stop()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -27,6 +28,29 @@ class OffsetClock:
     def now(self) -> datetime:
         elapsed = datetime.now(UTC) - self._origin
         return self._start + elapsed * self._speed
+
+
+class OffsetFileClock:
+    """Wall-clock time plus an offset in seconds read from a file: several processes move through time
+    together when one file is changed (multi-process tests of timers, and the simulated month)."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._seen: tuple[float, float] = (-1.0, 0.0)  # (file mtime, offset)
+
+    def offset(self) -> float:
+        try:
+            mtime = os.stat(self._path).st_mtime
+        except FileNotFoundError:
+            return 0.0
+        if mtime != self._seen[0]:
+            with open(self._path) as file:
+                text = file.read().strip()
+            self._seen = (mtime, float(text or 0))
+        return self._seen[1]
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + timedelta(seconds=self.offset())
 
 
 class FixedClock:

@@ -72,6 +72,7 @@ class EventConsumer:
         backoff: float = 0.2,
         dead_letter_invalid: bool = True,
         inbox: AsyncCollection | None = None,
+        lock: asyncio.Lock | None = None,
     ) -> None:
         self._broker = broker
         self.topic = topic
@@ -83,6 +84,7 @@ class EventConsumer:
         # reads the topic (notifications reads contact details from the inbound topic) skips it.
         self._dead_letter_invalid = dead_letter_invalid
         self._inbox = inbox
+        self._lock = lock or asyncio.Lock()
         self._strict = topic == Topics.CASEMGMT
         broker.subscriber(
             topic,
@@ -128,9 +130,10 @@ class EventConsumer:
         delay = self._backoff
         for attempt in range(1, self._attempts + 1):
             try:
-                if not await self._already_handled(envelope):
-                    await route.handler(event, envelope)
-                    await self._remember(envelope)
+                async with self._lock:  # the service's writes take turns (see outbox.py)
+                    if not await self._already_handled(envelope):
+                        await route.handler(event, envelope)
+                        await self._remember(envelope)
             except Rejected as rejected:
                 await self._dead_letter(msg, rejected.reason)
                 return

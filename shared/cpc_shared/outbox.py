@@ -4,6 +4,12 @@ A state change and the events it causes are written in ONE single-document updat
 document carries an `outbox` array of pending events. The relay publishes each entry, then pulls
 exactly that entry. A crash between the two republishes it with the same event id, and consumers
 dedupe by id, so an event is never lost and its effect never doubled.
+
+FerretDB 1.x (our development store) applies an update by reading the document and writing it back
+whole, so two concurrent writers to one document can lose an update. Within a process every write
+therefore goes through the service's write lock; across replicas, each relay publishes the entries
+its own process wrote, and takes over another's only when they have waited past `TAKEOVER`
+(a replica that died). MongoDB, in production, updates documents atomically anyway.
 """
 
 from __future__ import annotations
@@ -20,7 +26,13 @@ from cpc_shared.envelope import encode, event_id
 from cpc_shared.logging import get_logger
 
 log = get_logger(__name__)
-LEASE = timedelta(seconds=30)
+TAKEOVER = timedelta(seconds=20)
+_writer = {"id": "local"}
+
+
+def set_writer(instance_id: str) -> None:
+    """Name this process as the writer of the outbox entries it makes (stable across its restarts)."""
+    _writer["id"] = instance_id
 
 
 def outbox_entry(event: OutboundEvent, *, at: datetime, cause: str) -> dict[str, Any]:
@@ -32,19 +44,18 @@ def outbox_entry(event: OutboundEvent, *, at: datetime, cause: str) -> dict[str,
         "key": event.key,
         "time": at,
         "data": event.model_dump(mode="json"),
+        "writer": _writer["id"],
+        "written_at": datetime.now(UTC),
     }
-
-
-def pending(*entries: dict[str, Any]) -> dict[str, Any]:
-    """The `$push` clause that adds entries to a document's outbox."""
-    return {"outbox": {"$each": list(entries)}}
 
 
 class OutboxRelay:
     """Publishes the outbox entries of the given collections, in order per document."""
 
-    def __init__(self, db: AsyncDatabase, collections: list[str], broker: KafkaBroker, source: str, poll: float) -> None:
+    def __init__(self, db: AsyncDatabase, collections: list[str], broker: KafkaBroker, source: str, poll: float,
+                 lock: asyncio.Lock | None = None) -> None:
         self._db = db
+        self._lock = lock or asyncio.Lock()
         self._collections = collections
         self._broker = broker
         self._source = source
@@ -68,29 +79,19 @@ class OutboxRelay:
                 pass
 
     async def drain(self) -> int:
-        """Publish everything pending once; returns how many events were published.
-
-        Each document is leased while its events go out, so two replicas' relays don't publish the same
-        events side by side; a lease left by a crashed relay runs out and another takes over."""
+        """Publish what is pending once (this process's entries, and any another left too long)."""
         published = 0
         for name in self._collections:
             collection = self._db[name]
-            while True:
-                now = datetime.now(UTC)
-                document = await collection.find_one_and_update(
-                    {"outbox.0": {"$exists": True},
-                     "$or": [{"outbox_lease": {"$exists": False}}, {"outbox_lease": {"$lt": now}}]},
-                    {"$set": {"outbox_lease": now + LEASE}},
-                )  # (no projection: FerretDB's findAndModify does not support one)
-                if document is None:
-                    break
-                try:
-                    for entry in document["outbox"]:
-                        await self._publish(entry)
+            async for document in collection.find({"outbox.0": {"$exists": True}}, {"outbox": 1}):
+                orphaned_before = datetime.now(UTC) - TAKEOVER
+                for entry in document["outbox"]:
+                    if entry.get("writer") != _writer["id"] and entry.get("written_at", orphaned_before) > orphaned_before:
+                        continue  # the replica that wrote it will publish it
+                    await self._publish(entry)
+                    async with self._lock:
                         await collection.update_one({"_id": document["_id"]}, {"$pull": {"outbox": entry}})
-                        published += 1
-                finally:
-                    await collection.update_one({"_id": document["_id"]}, {"$unset": {"outbox_lease": ""}})
+                    published += 1
         return published
 
     async def _publish(self, entry: dict[str, Any]) -> None:

@@ -107,14 +107,43 @@ class MeetingLinks(_Strict):
         return self
 
 
+Kind = Literal["initial", "review", "transfer_in", "pre_birth"]
+
+
+class ReportDue(_Strict):
+    """When a report is due: a number of hours before the conference, or of working days by kind."""
+
+    hours_before: int | None = Field(None, ge=0)
+    working_days_before: dict[Kind, int] | None = None
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> ReportDue:
+        if (self.hours_before is None) == (self.working_days_before is None):
+            raise ValueError("give either hours_before or working_days_before")
+        return self
+
+    def lead_working_days(self, kind: str) -> int:
+        """About how many working days before the conference this falls (for planning)."""
+        if self.hours_before is not None:
+            return -(-self.hours_before // 24)
+        return (self.working_days_before or {}).get(kind, max((self.working_days_before or {0: 0}).values()))
+
+
+class ReportRules(_Strict):
+    partners: ReportDue = ReportDue(hours_before=72)
+    social_worker: ReportDue | None = Field(None, description="defaults to the partners' rule")
+    share_with_family: ReportDue | None = Field(
+        ReportDue(hours_before=48), description="when the social worker's report must reach the parents"
+    )
+    preparation_working_days: int = Field(3, ge=0, description="working days an agency has to write its report")
+    escalate_to_chair_after_hours: int = Field(24, ge=0, description="a report still missing this long after it was due")
+
+
 class Policy(_Strict):
     effective_from: date
     attendance: dict[Literal["initial", "review", "transfer_in", "pre_birth"], AttendanceMode]
     quoracy_waived: bool = False
-    partner_reports_hours_before: int = Field(72, ge=0, description="partner agencies' reports due this long before")
-    report_preparation_working_days: int = Field(
-        3, ge=0, description="working days agencies have to write a report before it is due"
-    )
+    reports: ReportRules = Field(default_factory=lambda: ReportRules())
     pre_birth_by_weeks_of_pregnancy: int = Field(28, ge=10, le=40)
     reconvene_within_working_days: int = Field(10, gt=0, description="a new date after an inquorate conference")
     review_window_working_days: int = Field(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -17,7 +18,7 @@ from cpc_shared.broker import make_broker
 from cpc_shared.consumer import EventConsumer, Route
 from cpc_shared.http import with_api
 from cpc_shared.logging import configure_logging, get_logger
-from cpc_shared.outbox import OutboxRelay
+from cpc_shared.outbox import OutboxRelay, set_writer
 from cpc_shared.settings import ServiceSettings
 from cpc_shared.store import connect
 
@@ -41,8 +42,12 @@ class Service:
         self.clock = settings.clock()
         self.broker = make_broker(settings, client_id=f"cpc-{name}")
         self.client, self.db = connect(settings, name)
+        # FerretDB 1.x loses one of two concurrent updates to a document: writes in a process take turns.
+        self.serial = asyncio.Lock()
+        set_writer(f"{socket.gethostname()}:{settings.http_port}")
         self.relay = OutboxRelay(
-            self.db, list(outbox_collections), self.broker, source=f"/cpc/{name}", poll=settings.outbox_poll_seconds
+            self.db, list(outbox_collections), self.broker, source=f"/cpc/{name}", poll=settings.outbox_poll_seconds,
+            lock=self.serial,
         )
         self._prepare_store = prepare_store
         self._http_routes: list[tuple[str, Any]] = []
@@ -59,6 +64,7 @@ class Service:
             backoff=self.settings.retry_backoff_seconds,
             dead_letter_invalid=dead_letter_invalid,
             inbox=self.db["inbox"],
+            lock=self.serial,
         )
 
     def publishes(self, *models: type[BaseModel]) -> None:
@@ -78,7 +84,8 @@ class Service:
         async def loop() -> None:
             while True:
                 try:
-                    await job()
+                    async with self.serial:
+                        await job()
                 except Exception as error:
                     log.warning("periodic_job_failed", job=job.__name__, error=type(error).__name__)
                 await asyncio.sleep(seconds)

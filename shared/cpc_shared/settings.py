@@ -7,7 +7,7 @@ from datetime import date, datetime
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from cpc_shared.clock import Clock, OffsetClock, SystemClock
+from cpc_shared.clock import Clock, OffsetClock, OffsetFileClock, SystemClock
 
 
 class ServiceSettings(BaseSettings):
@@ -42,6 +42,10 @@ class ServiceSettings(BaseSettings):
         examples=["2026-11-02T08:00:00+00:00"],
     )
     clock_speed: float = Field(1.0, description="How many times faster than real time the simulated clock runs.")
+    clock_offset_file: str | None = Field(
+        None, description="Read a time offset (seconds) from this file: processes sharing it move in time together.",
+        examples=[".stack/clock-offset"],
+    )
     retry_attempts: int = Field(5, description="In-process attempts at a transient fault before redelivery.")
     retry_backoff_seconds: float = Field(0.2, description="First backoff between attempts; doubles each time.")
     outbox_poll_seconds: float = Field(0.5, description="How often the outbox relay looks for unsent events.")
@@ -50,6 +54,8 @@ class ServiceSettings(BaseSettings):
         return f"{self.database_prefix}_{service}"
 
     def clock(self) -> Clock:
+        if self.clock_offset_file:
+            return OffsetFileClock(self.clock_offset_file)
         if self.clock_start is None:
             return SystemClock()
         return OffsetClock(self.clock_start, self.clock_speed)

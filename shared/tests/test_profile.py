@@ -15,7 +15,7 @@ def test_both_seed_profiles_load_with_their_policies_in_force_on_the_right_days(
     assert essex.policy_on(date(2020, 3, 24)).attendance["initial"] == "in_person"
     lockdown = essex.policy_on(date(2020, 3, 25))
     assert set(lockdown.attendance.values()) == {"virtual"} and lockdown.quoracy_waived
-    assert lockdown.partner_reports_hours_before == 48
+    assert lockdown.reports.partners.hours_before == 48
     gloucestershire = load_profile(PROFILES / "gloucestershire-2022.yaml")
     assert gloucestershire.policy_on(date(2022, 5, 20)).attendance["initial"] == "in_person"
     assert gloucestershire.policy_on(date(2022, 5, 20)).attendance["review"] == "virtual"

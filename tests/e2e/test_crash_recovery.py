@@ -16,7 +16,7 @@ BATCH = 8
 
 @pytest.mark.parametrize("victim", ["scheduling", "rooms", "notifications"])
 async def test_a_service_killed_mid_flow_recovers_without_losing_or_doubling_work(
-        running_services, database_prefix, watcher, victim):
+        running_services, service_env, watcher, victim):
     requests = [casemgmt.conference_requested(random.randrange(100_000, 999_999)) for _ in range(BATCH)]
     await casemgmt.publish(running_services.kafka, [("casemgmt.ConferenceRequested.v1", r) for r in requests])
 
@@ -24,7 +24,7 @@ async def test_a_service_killed_mid_flow_recovers_without_losing_or_doubling_wor
     assert await watcher.until(lambda: bool(watcher.of_type("cpc.RoomRequested.v1")), timeout=60)
     processes.kill(victim)
     services.start(running_services, [victim],
-                   extra_env={"CPC_DATABASE_PREFIX": database_prefix, "CPC_RETRY_BACKOFF_SECONDS": "0.1"})
+                   extra_env=service_env)
 
     def scheduled(request):
         return watcher.of_type("cpc.ConferenceScheduled.v1", request_id=request["request_id"])

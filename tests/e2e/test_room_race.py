@@ -22,9 +22,9 @@ LONDON = ZoneInfo("Europe/London")
 
 
 @pytest.fixture
-def second_rooms_replica(running_services, database_prefix):
+def second_rooms_replica(running_services, service_env):
     services.start(running_services, ["rooms-2"],
-                   extra_env={"CPC_DATABASE_PREFIX": database_prefix, "CPC_RETRY_BACKOFF_SECONDS": "0.1"})
+                   extra_env=service_env)
     yield
     services.stop(["rooms-2"])
 

@@ -1,54 +1,61 @@
-"""The reports process: asks every invited agency for its report when a conference is scheduled."""
+"""The reports process: asks every invited agency for its report, takes them in, and chases the late."""
 
 from __future__ import annotations
 
-from pymongo.errors import DuplicateKeyError
+from pydantic import Field
 
-from cpc_reports.adapters.store import REPORTS, prepare
-from cpc_reports.domain.requests import reports_needed
+from cpc_reports.adapters.store import ALERTS, CONFERENCES, REPORTS, prepare
+from cpc_reports.api import build_api
+from cpc_reports.desk import ReportsDesk
+from cpc_reports.domain.files import MAX_BYTES
+from cpc_shared.calendar import WorkingDayCalendar
 from cpc_shared.consumer import Route
 from cpc_shared.contracts import Topics
-from cpc_shared.contracts.outbound import ConferenceScheduled, ReportRequested
-from cpc_shared.envelope import Envelope, event_id
-from cpc_shared.logging import get_logger
-from cpc_shared.outbox import outbox_entry
+from cpc_shared.contracts.outbound import (
+    ConferenceCancelled,
+    ConferenceRescheduled,
+    ConferenceScheduled,
+    ReportEscalated,
+    ReportOverdue,
+    ReportRequested,
+    ReportsComplete,
+    ReportSubmitted,
+    ReportWithdrawn,
+)
+from cpc_shared.envelope import Envelope
 from cpc_shared.profile import load_profile
 from cpc_shared.service import Service
-from cpc_shared.settings import ProfiledSettings
+from cpc_shared.settings import StaffApiSettings
 
-log = get_logger(__name__)
+
+class ReportsSettings(StaffApiSettings):
+    report_max_bytes: int = Field(MAX_BYTES, gt=0, description="Largest report file accepted.")
+    timer_poll_seconds: float = Field(2.0, gt=0, description="How often due times are checked.")
 
 
 def build() -> Service:
-    settings = ProfiledSettings()
+    settings = ReportsSettings()
     profile = load_profile(settings.profile_path)
     service = Service(
-        "reports", settings, outbox_collections=[REPORTS], prepare_store=prepare,
-        description="Report requests to the social worker and every invited agency, with their due times.",
+        "reports", settings, outbox_collections=[REPORTS, CONFERENCES, ALERTS], prepare_store=prepare,
+        description="Report requests to the social worker and every invited agency, submissions, and chasers.",
     )
-    reports = service.db[REPORTS]
-    clock = service.clock
+    desk = ReportsDesk(service.db, profile, WorkingDayCalendar([*profile.closure_days, *settings.closure_days]),
+                       service.clock, service.relay, settings.report_max_bytes)
 
     async def on_conference_scheduled(conference: ConferenceScheduled, envelope: Envelope) -> None:
-        policy = profile.policy_on(conference.starts_at.date())
-        for needed in reports_needed(conference, policy.partner_reports_hours_before):
-            report_id = "RPT-" + event_id("report", conference.conference_id, needed.agency)[:13].upper().replace("-", "")
-            requested = ReportRequested(
-                conference_id=conference.conference_id, report_id=report_id, agency=needed.agency,
-                author_role=needed.author_role, due_at=needed.due_at,
-            )
-            try:
-                await reports.insert_one({
-                    "_id": report_id, "conference_id": conference.conference_id, "agency": needed.agency,
-                    "author_role": needed.author_role, "due_at": needed.due_at, "status": "requested",
-                    "outbox": [outbox_entry(requested, at=clock.now(), cause=report_id)],
-                })
-            except DuplicateKeyError:
-                continue  # requested already
-            log.info("report_requested", conference_id=conference.conference_id, report_id=report_id,
-                     agency=needed.agency)
-        service.relay.notify()
+        await desk.conference_scheduled(conference)
 
-    service.consume(Topics.CONFERENCES, {ConferenceScheduled.type: Route(ConferenceScheduled, on_conference_scheduled)})
-    service.publishes(ReportRequested)
+    async def on_conference_cancelled(cancelled: ConferenceCancelled, envelope: Envelope) -> None:
+        await desk.conference_cancelled(cancelled.conference_id)
+
+    service.consume(Topics.CONFERENCES, {
+        ConferenceScheduled.type: Route(ConferenceScheduled, on_conference_scheduled),
+        ConferenceRescheduled.type: Route(ConferenceRescheduled, on_conference_scheduled),
+        ConferenceCancelled.type: Route(ConferenceCancelled, on_conference_cancelled),
+    })
+    service.every(settings.timer_poll_seconds, desk.raise_overdue)
+    service.mount_api(build_api(desk, settings.staff_token_secret.get_secret_value(), service.serial))
+    service.publishes(ReportRequested, ReportSubmitted, ReportOverdue, ReportEscalated, ReportWithdrawn,
+                      ReportsComplete)
     return service

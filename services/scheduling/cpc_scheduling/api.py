@@ -3,6 +3,7 @@ and the chair's operations. Every caller authenticates with a bearer token.
 
 (No `from __future__ import annotations` here: FastAPI reads the dependencies from the annotations.)"""
 
+import asyncio
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 
@@ -33,7 +34,7 @@ class InformalReview(BaseModel):
     next_review_by: date | None = Field(None, description="An earlier date for the next review, if the chair sets one.")
 
 
-def build_api(scheduler: Scheduler, token_secret: str) -> FastAPI:
+def build_api(scheduler: Scheduler, token_secret: str, serial: asyncio.Lock) -> FastAPI:
     api = FastAPI(title="Child protection conferences: conference team API", version="1",
                   openapi_url="/api/openapi.json", docs_url="/api/docs", redoc_url=None)
     staff = authenticator(token_secret, {"chair", "coordinator", "manager"})
@@ -100,16 +101,19 @@ def build_api(scheduler: Scheduler, token_secret: str) -> FastAPI:
 
     @api.post("/api/conferences/{conference_id}/reschedule", status_code=202, summary="Move a conference")
     async def reschedule(conference_id: str, body: Reschedule, who: Annotated[Identity, Depends(chairs)]) -> dict:
-        return await operations.reschedule(conference_id, body.starts_at, body.reason, who)
+        async with serial:
+            return await operations.reschedule(conference_id, body.starts_at, body.reason, who)
 
     @api.post("/api/conferences/{conference_id}/informal-review", summary="Record an informal review")
     async def informal_review(conference_id: str, body: InformalReview,
                               who: Annotated[Identity, Depends(chairs)]) -> dict:
-        return await operations.informal_review(conference_id, body.held_on, body.next_review_by, who)
+        async with serial:
+            return await operations.informal_review(conference_id, body.held_on, body.next_review_by, who)
 
     @api.post("/api/conferences/{conference_id}/family-could-not-join",
               summary="Record that the family could not join: discussions before and after become due")
     async def family_could_not_join(conference_id: str, who: Annotated[Identity, Depends(chairs)]) -> dict:
-        return await operations.family_could_not_join(conference_id, who)
+        async with serial:
+            return await operations.family_could_not_join(conference_id, who)
 
     return api

@@ -165,7 +165,7 @@ def build() -> Service:
         RoomUnavailable.type: Route(RoomUnavailable, on_room_unavailable),
     })
     service.every(60, expire_chair_holds)
-    service.mount_api(build_api(scheduler, settings.staff_token_secret.get_secret_value()))
+    service.mount_api(build_api(scheduler, settings.staff_token_secret.get_secret_value(), service.serial))
     service.publishes(ConferenceScheduled, ConferenceRescheduled, ConferenceCancelled, ConferenceDeadlineAtRisk,
                       QuorumAtRisk, RoomRequested)
     return service

@@ -38,6 +38,9 @@ _MODELS: list[type[BaseModel]] = [
     outbound.ReportRequested,
     outbound.ReportSubmitted,
     outbound.ReportOverdue,
+    outbound.ReportEscalated,
+    outbound.ReportWithdrawn,
+    outbound.ReportsComplete,
     outbound.NotificationSent,
     outbound.NotificationFailed,
 ]

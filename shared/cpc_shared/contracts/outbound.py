@@ -169,14 +169,50 @@ class ReportRequested(OutboundEvent):
     agency: Agency
     author_role: Role
     due_at: datetime
+    share_with_family_by: datetime | None = None  # the social worker's report reaches the parents by then
+    conference_starts_at: datetime | None = None
 
 
-class ReportSubmitted(ReportRequested):
+class ReportSubmitted(OutboundEvent):
     type: ClassVar[str] = "cpc.ReportSubmitted.v1"
+    topic: ClassVar[str] = "cpc.reports"
+
+    report_id: str
+    agency: Agency
+    due_at: datetime
+    submitted_at: datetime
+    late: bool
+    version: int
 
 
-class ReportOverdue(ReportRequested):
+class ReportOverdue(OutboundEvent):
     type: ClassVar[str] = "cpc.ReportOverdue.v1"
+    topic: ClassVar[str] = "cpc.reports"
+
+    report_id: str
+    agency: Agency
+    due_at: datetime
+
+
+class ReportEscalated(ReportOverdue):
+    """Still missing a while after it was due: the chair is told."""
+
+    type: ClassVar[str] = "cpc.ReportEscalated.v1"
+
+    chair_id: str | None = None
+
+
+class ReportWithdrawn(ReportOverdue):
+    """The conference was cancelled: the report is no longer needed."""
+
+    type: ClassVar[str] = "cpc.ReportWithdrawn.v1"
+
+
+class ReportsComplete(OutboundEvent):
+    type: ClassVar[str] = "cpc.ReportsComplete.v1"
+    topic: ClassVar[str] = "cpc.reports"
+
+    report_ids: list[str]
 
 
 # cpc.notifications ---------------------------------------------------------------------------

@@ -9,7 +9,6 @@ sessions free so that initial conferences come first when capacity is short.
 from __future__ import annotations
 
 import hashlib
-import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -50,10 +49,13 @@ class ChairDiary:
         self.taken.add((chair_id, day, at))
 
 
-def earliest_day(now: datetime, policy: Policy, calendar: WorkingDayCalendar, zone: ZoneInfo) -> date:
-    """The first day a conference can sensibly be held: agencies need time to write, and reports are due
-    some hours before the conference."""
-    days_for_reports = policy.report_preparation_working_days + math.ceil(policy.partner_reports_hours_before / 24)
+def earliest_day(now: datetime, policy: Policy, calendar: WorkingDayCalendar, zone: ZoneInfo, kind: str = "initial"
+                 ) -> date:
+    """The first day a conference can sensibly be held: agencies need time to write, and their reports are
+    due some time before the conference."""
+    rules = policy.reports
+    days_for_reports = rules.preparation_working_days + max(
+        rules.partners.lead_working_days(kind), (rules.social_worker or rules.partners).lead_working_days(kind))
     return calendar.add_working_days(now.astimezone(zone).date(), max(days_for_reports, 1))
 
 
@@ -104,7 +106,7 @@ def plan_candidates(
     """Up to `limit` sessions with a free chair, in date order; past the deadline only if nothing fits."""
     zone = ZoneInfo(profile.timezone)
     today_policy = profile.policy_on(now.astimezone(zone).date())
-    earliest = earliest_day(now, today_policy, calendar, zone)
+    earliest = earliest_day(now, today_policy, calendar, zone, kind)
     day = first_day_to_try(kind, deadline, earliest, today_policy, calendar)
     if start_after and day <= start_after:
         day = calendar.add_working_days(start_after, 1)

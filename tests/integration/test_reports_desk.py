@@ -1,0 +1,126 @@
+"""The reports desk on the real store: due times under both seed profiles, overdue alerts exactly once
+however many replicas sweep, due times that move, and requests withdrawn."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from cpc_reports.adapters.store import prepare
+from cpc_reports.desk import ReportsDesk
+from cpc_shared.calendar import WorkingDayCalendar
+from cpc_shared.clock import FixedClock
+from cpc_shared.contracts.outbound import ConferenceScheduled, Invitee
+from cpc_shared.profile import load_profile
+from cpc_shared.settings import ServiceSettings
+from cpc_shared.store import connect
+
+PROFILES = Path(__file__).resolve().parents[2] / "profiles"
+LONDON = ZoneInfo("Europe/London")
+
+
+class NoRelay:
+    def notify(self) -> None:
+        pass
+
+
+def scheduled(starts_at: datetime, version: int = 1, conference_id: str | None = None, **fields) -> ConferenceScheduled:
+    return ConferenceScheduled(
+        conference_id=conference_id or f"CPC-{uuid.uuid4().hex[:8]}", case_id="C", request_id="R",
+        conference_type=fields.pop("conference_type", "initial"), starts_at=starts_at,
+        ends_at=starts_at + timedelta(hours=2), statutory_deadline=starts_at.date(), within_timescale=True,
+        attendance_mode="virtual", office_id=None, room_id=None, chair_id="CHAIR-1", version=version,
+        invitees=[Invitee(participant_id="1", role="social_worker", agency="childrens_social_care"),
+                  Invitee(participant_id="2", role="professional", agency="health"),
+                  Invitee(participant_id="3", role="professional", agency="police")], **fields)
+
+
+async def desks(stack, profile_name: str, clock, replicas: int = 1):
+    settings = ServiceSettings(mongodb_url=stack.mongodb, database_prefix=f"cpc_desk_{uuid.uuid4().hex[:8]}")
+    client, db = connect(settings, "reports")
+    await prepare(db)
+    profile = load_profile(PROFILES / profile_name)
+    made = [ReportsDesk(db, profile, WorkingDayCalendar(), clock, NoRelay(), 1024 * 1024) for _ in range(replicas)]
+    return client, db, made
+
+
+def events(report: dict, event_type: str) -> list[dict]:
+    return [e for e in report["outbox"] if e["type"] == event_type]
+
+
+async def test_essex_2020_asks_every_agency_for_its_report_48_hours_before(stack):
+    clock = FixedClock(datetime(2020, 4, 1, 9, 0, tzinfo=UTC))
+    client, db, (desk,) = await desks(stack, "essex-2020.yaml", clock)
+    try:
+        conference = scheduled(datetime(2020, 4, 8, 9, 30, tzinfo=LONDON))
+        await desk.conference_scheduled(conference)
+        reports = {r["agency"]: r async for r in db["reports"].find({"conference_id": conference.conference_id})}
+        assert set(reports) == {"childrens_social_care", "health", "police"}
+        assert reports["police"]["due_at"] == datetime(2020, 4, 6, 9, 30, tzinfo=LONDON)
+        assert reports["childrens_social_care"]["share_with_family_by"] == datetime(2020, 4, 6, 9, 30, tzinfo=LONDON)
+        assert all(len(events(r, "cpc.ReportRequested.v1")) == 1 for r in reports.values())
+    finally:
+        await client.close()
+
+
+async def test_gloucestershire_asks_three_working_days_before_an_initial_and_five_before_a_review(stack):
+    clock = FixedClock(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
+    client, db, (desk,) = await desks(stack, "gloucestershire-2022.yaml", clock)
+    try:
+        initial = scheduled(datetime(2026, 12, 30, 13, 30, tzinfo=LONDON))
+        review = scheduled(datetime(2026, 12, 30, 9, 30, tzinfo=LONDON), conference_type="review")
+        await desk.conference_scheduled(initial)
+        await desk.conference_scheduled(review)
+        police = {r["conference_id"]: r async for r in db["reports"].find({"agency": "police"})}
+        assert police[initial.conference_id]["due_at"] == datetime(2026, 12, 23, 13, 30, tzinfo=LONDON)
+        assert police[review.conference_id]["due_at"] == datetime(2026, 12, 21, 9, 30, tzinfo=LONDON)
+    finally:
+        await client.close()
+
+
+async def test_a_missing_report_is_overdue_exactly_once_however_many_replicas_sweep(stack):
+    clock = FixedClock(datetime(2020, 4, 1, 9, 0, tzinfo=UTC))
+    client, db, replicas = await desks(stack, "essex-2020.yaml", clock, replicas=3)
+    try:
+        conferences = [scheduled(datetime(2020, 4, 8, 9, 30, tzinfo=LONDON)) for _ in range(10)]
+        for conference in conferences:
+            await replicas[0].conference_scheduled(conference)
+        assert sum(await asyncio.gather(*(desk.raise_overdue() for desk in replicas))) == 0
+        clock.set(datetime(2020, 4, 6, 9, 31, tzinfo=LONDON))
+        raised = await asyncio.gather(*(desk.raise_overdue() for desk in replicas * 2))
+        assert sum(raised) == 30
+        async for report in db["reports"].find({}):
+            alerts = [a async for a in db["alerts"].find({"report_id": report["_id"], "kind": "overdue"})]
+            assert [events(a, "cpc.ReportOverdue.v1")[0]["data"]["report_id"] for a in alerts] == [report["_id"]]
+        assert sum(await asyncio.gather(*(desk.raise_overdue() for desk in replicas))) == 0
+    finally:
+        await client.close()
+
+
+async def test_rescheduling_moves_due_times_and_a_new_alert_can_follow_cancelling_withdraws(stack):
+    clock = FixedClock(datetime(2020, 4, 1, 9, 0, tzinfo=UTC))
+    client, db, (desk,) = await desks(stack, "essex-2020.yaml", clock)
+    try:
+        conference = scheduled(datetime(2020, 4, 8, 9, 30, tzinfo=LONDON))
+        await desk.conference_scheduled(conference)
+        clock.set(datetime(2020, 4, 6, 10, 0, tzinfo=LONDON))
+        assert await desk.raise_overdue() == 3
+        later = scheduled(datetime(2020, 4, 15, 9, 30, tzinfo=LONDON), version=2, conference_id=conference.conference_id)
+        await desk.conference_scheduled(later)
+        await desk.conference_scheduled(later)  # redelivered: nothing new
+        police = await db["reports"].find_one({"conference_id": conference.conference_id, "agency": "police"})
+        assert police["due_at"] == datetime(2020, 4, 13, 9, 30, tzinfo=LONDON) and police["overdue_raised_at"] is None
+        assert len(events(police, "cpc.ReportRequested.v1")) == 2
+        clock.set(datetime(2020, 4, 13, 10, 0, tzinfo=LONDON))
+        assert await desk.raise_overdue() == 3
+        await desk.conference_cancelled(conference.conference_id)
+        clock.set(datetime(2020, 4, 20, 10, 0, tzinfo=LONDON))
+        assert await desk.raise_overdue() == 0
+        police = await db["reports"].find_one({"_id": police["_id"]})
+        assert police["status"] == "withdrawn" and len(events(police, "cpc.ReportWithdrawn.v1")) == 1
+        assert await db["alerts"].count_documents({"report_id": police["_id"], "kind": "overdue"}) == 2
+    finally:
+        await client.close()
