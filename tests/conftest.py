@@ -78,7 +78,9 @@ async def watcher(stack: infra.Endpoints) -> AsyncIterator[Watcher]:
         yield watching
 
 
-def mails_for(endpoints: infra.Endpoints, conference_id: str) -> list[Message]:
+def mails_for(endpoints: infra.Endpoints, conference_id: str, purpose: str | None = "invitation") -> list[Message]:
+    """The mails the local mail server holds for a conference (invitations, unless another purpose is named)."""
     box = mailbox.Maildir(str(endpoints.maildir), create=False)
-    return [message for message in box if message.get("X-CPC-Conference") == conference_id]
+    return [message for message in box if message.get("X-CPC-Conference") == conference_id
+            and (purpose is None or message.get("X-CPC-Purpose") == purpose)]
 

@@ -99,6 +99,8 @@ class MeetingLinks(_Strict):
 
     provider: Literal["template"] = "template"
     address_template: str = Field(examples=["https://meet.council.example/cpc/{conference_id}"])
+    dial_in: str | None = Field(None, description="A phone number to join by, for those without video.",
+                                examples=["01632 960000"])
 
     @model_validator(mode="after")
     def _has_placeholder(self) -> MeetingLinks:

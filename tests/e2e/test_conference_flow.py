@@ -33,7 +33,7 @@ async def test_an_initial_request_is_scheduled_booked_reported_and_every_partici
     conference_id = conference.data["conference_id"]
     invited = {p["participant_id"] for p in request["participants"]}
     assert await watcher.until(
-        lambda: {s.data["recipient_id"] for s in watcher.of_type("cpc.NotificationSent.v1", conference_id=conference_id)}
+        lambda: {s.data["recipient_id"] for s in watcher.of_type("cpc.NotificationSent.v1", conference_id=conference_id, purpose="invitation")}
         == invited, timeout=60), "not every participant was invited"
 
     assert CE_HEADERS <= set(conference.headers)
@@ -61,7 +61,8 @@ async def test_an_initial_request_is_scheduled_booked_reported_and_every_partici
     mails = mails_for(running_services, conference_id)
     assert sorted(m["To"] for m in mails) == sorted(p["email"] for p in request["participants"])
     family_mail = next(m for m in mails if m["To"] == request["participants"][0]["email"])
-    assert "child protection conference" in family_mail.get_payload(decode=True).decode()
+    text = next(part for part in family_mail.walk() if part.get_content_type() == "text/plain")
+    assert "child protection conference" in text.get_payload(decode=True).decode()
 
 
 async def test_the_office_nearest_the_family_is_booked(running_services, watcher):
@@ -84,12 +85,12 @@ async def test_the_same_request_three_times_makes_one_conference_one_booking_one
     conference_id = scheduled()[0].data["conference_id"]
     participants = len(request["participants"])
     assert await watcher.until(
-        lambda: len(watcher.of_type("cpc.NotificationSent.v1", conference_id=conference_id)) >= participants, 60)
+        lambda: len(watcher.of_type("cpc.NotificationSent.v1", conference_id=conference_id, purpose="invitation")) >= participants, 60)
     await watcher.until(lambda: False, timeout=5)  # time for any duplicate to show itself
 
     assert {s.headers["ce_id"] for s in scheduled()} == {scheduled()[0].headers["ce_id"]}
     assert len({s.data["booking_id"] for s in watcher.of_type("cpc.RoomBooked.v1", conference_id=conference_id)}) == 1
-    sent = watcher.of_type("cpc.NotificationSent.v1", conference_id=conference_id)
+    sent = watcher.of_type("cpc.NotificationSent.v1", conference_id=conference_id, purpose="invitation")
     assert len({s.data["notification_id"] for s in sent}) == participants
     assert len(mails_for(running_services, conference_id)) == participants
 
@@ -100,7 +101,7 @@ async def test_no_family_name_email_or_phone_reaches_a_cpc_topic(running_service
     assert await watcher.until(lambda: bool(watcher.of_type("cpc.ConferenceScheduled.v1", request_id=request["request_id"])), 60)
     conference_id = watcher.of_type("cpc.ConferenceScheduled.v1", request_id=request["request_id"])[0].data["conference_id"]
     assert await watcher.until(
-        lambda: len(watcher.of_type("cpc.NotificationSent.v1", conference_id=conference_id)) == len(request["participants"]), 60)
+        lambda: len(watcher.of_type("cpc.NotificationSent.v1", conference_id=conference_id, purpose="invitation")) == len(request["participants"]), 60)
 
     secrets = [value for p in request["participants"] for value in (p.get("name"), p.get("email"), p.get("phone")) if value]
     secrets += [request["family"]["postcode"]]

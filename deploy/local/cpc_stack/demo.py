@@ -26,7 +26,7 @@ async def _run(endpoints: infra.Endpoints, count: int) -> int:
             return found[0].data if found else None
 
         def invited(conference_id: str) -> int:
-            return len(watcher.of_type("cpc.NotificationSent.v1", conference_id=conference_id))
+            return len(watcher.of_type("cpc.NotificationSent.v1", conference_id=conference_id, purpose="invitation"))
 
         def done() -> bool:
             return all((s := scheduled(r)) and invited(s["conference_id"]) >= len(r["participants"]) for r in requests)

@@ -1,39 +1,46 @@
-"""The notifications process: tells every participant about their conference, once."""
+"""The notifications process: tells every participant what they need to know about their conference, once."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from aiosmtplib import SMTPException
 from pydantic import Field, SecretStr
-from pymongo.errors import DuplicateKeyError
 
 from cpc_notifications.adapters.email import SmtpChannel
-from cpc_notifications.adapters.store import CONTACTS, MESSAGES, ContactSeal, prepare
-from cpc_notifications.domain.messages import invitation
-from cpc_shared.consumer import NotYet, Route
+from cpc_notifications.adapters.notify import NotifyChannel
+from cpc_notifications.adapters.store import MESSAGES, ContactSeal, prepare
+from cpc_notifications.postroom import Postroom
+from cpc_shared.consumer import Route
 from cpc_shared.contracts import Topics
-from cpc_shared.contracts.inbound import CaseDetailsChanged, ConferenceRequested, Participant
-from cpc_shared.contracts.outbound import ConferenceScheduled, NotificationFailed, NotificationSent
-from cpc_shared.envelope import Envelope, event_id
-from cpc_shared.logging import get_logger
-from cpc_shared.outbox import outbox_entry
+from cpc_shared.contracts.inbound import CaseDetailsChanged, ConferenceRequested
+from cpc_shared.contracts.outbound import (
+    ConferenceCancelled,
+    ConferenceDeadlineAtRisk,
+    ConferenceRescheduled,
+    ConferenceScheduled,
+    NotificationFailed,
+    NotificationSent,
+    QuorumAtRisk,
+    ReportEscalated,
+    ReportOverdue,
+    ReportRequested,
+)
+from cpc_shared.envelope import Envelope
 from cpc_shared.profile import load_profile
 from cpc_shared.service import Service
 from cpc_shared.settings import ProfiledSettings
-
-log = get_logger(__name__)
 
 
 class NotificationSettings(ProfiledSettings):
     smtp_host: str = Field("127.0.0.1", description="SMTP server for e-mail.", examples=["smtp.council.example"])
     smtp_port: int = Field(3025, description="SMTP port.", examples=[25, 587])
     email_sender: str = Field("cpc-team@council.example", description="From address of e-mails.")
+    team_mailbox: str = Field("cpc-team@council.example",
+                              description="The conference team's shared mailbox: alerts for chairs and managers.")
     contact_key: SecretStr = Field(description="Fernet key that encrypts contact details at rest (32 url-safe base64 bytes).")
-
-
-class SendFailed(NotYet):
-    """The channel refused for now (server away): retried with backoff."""
+    notify_api_key: SecretStr | None = Field(None, description="GOV.UK Notify API key; without it, no SMS.")
+    notify_base_url: str = Field("https://api.notifications.service.gov.uk", description="GOV.UK Notify API.")
+    notify_sms_template_id: str = Field("", description="Notify template for text messages: ((body)).")
+    notify_email_template_id: str = Field("", description="Notify template for e-mail: ((subject)), ((body)).")
+    timer_poll_seconds: float = Field(5.0, gt=0, description="How often reminders and deferred texts are checked.")
 
 
 def build() -> Service:
@@ -41,87 +48,69 @@ def build() -> Service:
     profile = load_profile(settings.profile_path)
     service = Service(
         "notifications", settings, outbox_collections=[MESSAGES], prepare_store=prepare,
-        description="Invitations, updates and reminders to families and professionals, sent once.",
+        description="Invitations, updates, reminders, report requests and alerts, each sent once.",
     )
-    contacts = service.db[CONTACTS]
-    messages = service.db[MESSAGES]
-    seal = ContactSeal(settings.contact_key.get_secret_value())
-    email = SmtpChannel(settings.smtp_host, settings.smtp_port, settings.email_sender)
-    clock = service.clock
-
-    async def remember_contacts(case_id: str, participants: list[Participant], language: str | None) -> None:
-        fields: dict[str, Any] = {
-            f"participants.{p.participant_id}": {
-                "role": p.role, "agency": p.agency, "preferred_channel": p.preferred_channel,
-                "sealed": seal.seal({"name": p.name, "email": p.email, "phone": p.phone}),
-            }
-            for p in participants
-        }
-        if language:
-            fields["language"] = language
-        await contacts.update_one({"_id": case_id}, {"$set": fields}, upsert=True)
+    notify = None
+    if settings.notify_api_key is not None:
+        notify = NotifyChannel(settings.notify_api_key.get_secret_value(), settings.notify_base_url,
+                               settings.notify_sms_template_id, settings.notify_email_template_id)
+    postroom = Postroom(
+        db=service.db, profile=profile, clock=service.clock, relay=service.relay,
+        seal=ContactSeal(settings.contact_key.get_secret_value()),
+        email=SmtpChannel(settings.smtp_host, settings.smtp_port, settings.email_sender),
+        notify=notify, team_mailbox=settings.team_mailbox,
+    )
 
     async def on_conference_requested(request: ConferenceRequested, envelope: Envelope) -> None:
-        await remember_contacts(request.case_id, request.participants, request.family.language)
+        await postroom.remember_contacts(request.case_id, request.participants, request.family,
+                                         children=len(request.children))
 
     async def on_case_details_changed(change: CaseDetailsChanged, envelope: Envelope) -> None:
-        if change.participants:
-            await remember_contacts(change.case_id, change.participants, change.family.language if change.family else None)
+        await postroom.remember_contacts(change.case_id, change.participants or [], change.family)
 
-    async def on_conference_scheduled(conference: ConferenceScheduled, envelope: Envelope) -> None:
-        case = await contacts.find_one({"_id": conference.case_id})
-        if case is None:
-            raise NotYet("contact details for this case not yet received")
-        place = "online"
-        if conference.office_id:
-            office = next((o for o in profile.offices if o.id == conference.office_id), None)
-            room = next((r for o in profile.offices for r in o.rooms if r.id == conference.room_id), None)
-            place = f"{room.name + ', ' if room else ''}{office.address if office else conference.office_id}"
-        for invitee in conference.invitees:
-            contact = case.get("participants", {}).get(invitee.participant_id)
-            if contact is None:
-                raise NotYet("contact details for an invitee not yet received")
-            await notify(conference, invitee.participant_id, invitee.role, contact, "invitation", place)
-        service.relay.notify()
+    async def on_scheduled(conference: ConferenceScheduled, envelope: Envelope) -> None:
+        await postroom.conference_scheduled(conference)
 
-    async def notify(conference: ConferenceScheduled, participant_id: str, role: str, contact: dict[str, Any],
-                     purpose: str, place: str) -> None:
-        notification_id = "NTF-" + event_id(conference.conference_id, participant_id, purpose, conference.version)
-        details = seal.open(contact["sealed"])
-        channel = "email" if details.get("email") else None
-        record = {"_id": notification_id, "conference_id": conference.conference_id, "recipient_id": participant_id,
-                  "purpose": purpose, "version": conference.version, "channel": channel or "none", "status": "sending"}
-        try:
-            await messages.insert_one(record)
-        except DuplicateKeyError:
-            existing = await messages.find_one({"_id": notification_id}, {"status": 1})
-            if existing and existing["status"] != "sending":
-                return  # sent (or failed for good) already: never twice
-        if channel is None:
-            failed = NotificationFailed(conference_id=conference.conference_id, notification_id=notification_id,
-                                        recipient_id=participant_id, purpose=purpose, channel="email")
-            await messages.update_one({"_id": notification_id, "status": "sending"}, {
-                "$set": {"status": "failed", "failure": "no e-mail address; SMS and letters come with GOV.UK Notify"},
-                "$push": {"outbox": outbox_entry(failed, at=clock.now(), cause=notification_id)}})
-            return
-        message = invitation(conference, role, place, profile.timezone)
-        try:
-            await email.send(to=details["email"], subject=message.subject, body=message.body, message_id=notification_id,
-                             conference_id=conference.conference_id)
-        except (SMTPException, OSError) as error:
-            raise SendFailed(type(error).__name__) from None
-        sent = NotificationSent(conference_id=conference.conference_id, notification_id=notification_id,
-                                recipient_id=participant_id, purpose=purpose, channel="email")
-        await messages.update_one({"_id": notification_id, "status": "sending"}, {
-            "$set": {"status": "sent", "sent_at": clock.now()},
-            "$push": {"outbox": outbox_entry(sent, at=clock.now(), cause=notification_id)}})
-        log.info("notification_sent", conference_id=conference.conference_id, notification_id=notification_id,
-                 purpose=purpose, channel="email")
+    async def on_cancelled(cancelled: ConferenceCancelled, envelope: Envelope) -> None:
+        await postroom.conference_cancelled(cancelled.conference_id)
+
+    async def on_deadline_at_risk(at_risk: ConferenceDeadlineAtRisk, envelope: Envelope) -> None:
+        await postroom.alert_team(at_risk.conference_id, at_risk.case_id, "deadline_at_risk",
+                                  "The conference may not be held by its statutory deadline.",
+                                  f"Deadline: {at_risk.statutory_deadline:%-d %B %Y}. Reason: {at_risk.reason}.",
+                                  to_team_manager=True)
+
+    async def on_quorum_at_risk(at_risk: QuorumAtRisk, envelope: Envelope) -> None:
+        await postroom.alert_team(at_risk.conference_id, at_risk.case_id, "quorum_at_risk",
+                                  "For the chair: the conference may not be quorate.", f"{at_risk.reason}.")
+
+    async def on_report_requested(requested: ReportRequested, envelope: Envelope) -> None:
+        await postroom.report_message(requested, "report_request", version=requested.due_at.isoformat())
+
+    async def on_report_overdue(overdue: ReportOverdue, envelope: Envelope) -> None:
+        await postroom.report_message(overdue, "report_chaser", version=overdue.due_at.isoformat())
+
+    async def on_report_escalated(escalated: ReportEscalated, envelope: Envelope) -> None:
+        await postroom.alert_team(escalated.conference_id, None, f"report_escalated_{escalated.report_id}",
+                                  f"For the chair ({escalated.chair_id or 'unassigned'}): a report is still missing.",
+                                  f"Agency: {escalated.agency}. It was due by {escalated.due_at:%-d %B %Y %H:%M}.")
 
     service.consume(Topics.CASEMGMT, {
         ConferenceRequested.type: Route(ConferenceRequested, on_conference_requested),
         CaseDetailsChanged.type: Route(CaseDetailsChanged, on_case_details_changed),
     }, dead_letter_invalid=False)
-    service.consume(Topics.CONFERENCES, {ConferenceScheduled.type: Route(ConferenceScheduled, on_conference_scheduled)})
+    service.consume(Topics.CONFERENCES, {
+        ConferenceScheduled.type: Route(ConferenceScheduled, on_scheduled),
+        ConferenceRescheduled.type: Route(ConferenceRescheduled, on_scheduled),
+        ConferenceCancelled.type: Route(ConferenceCancelled, on_cancelled),
+        ConferenceDeadlineAtRisk.type: Route(ConferenceDeadlineAtRisk, on_deadline_at_risk),
+        QuorumAtRisk.type: Route(QuorumAtRisk, on_quorum_at_risk),
+    })
+    service.consume(Topics.REPORTS, {
+        ReportRequested.type: Route(ReportRequested, on_report_requested),
+        ReportOverdue.type: Route(ReportOverdue, on_report_overdue),
+        ReportEscalated.type: Route(ReportEscalated, on_report_escalated),
+    })
+    service.every(settings.timer_poll_seconds, postroom.send_due)
     service.publishes(NotificationSent, NotificationFailed)
     return service

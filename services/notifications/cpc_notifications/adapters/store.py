@@ -10,10 +10,13 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 CONTACTS = "contacts"
 MESSAGES = "messages"
+CONFERENCES = "conferences"
+TIMERS = "timers"
 
 
 async def prepare(db: AsyncDatabase) -> None:
     await db[MESSAGES].create_index("conference_id", name="by_conference")
+    await db[TIMERS].create_index("due_at", name="by_due_time")
 
 
 class ContactSeal:

@@ -1,78 +1,143 @@
-"""Invitations in plain English: what is happening, when, where, and who will be there."""
+"""What each person is told, in their language where we have it: plain English for families (a reading
+age of about nine), a short factual note for professionals."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import importlib
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from types import ModuleType
 from zoneinfo import ZoneInfo
 
 from cpc_shared.contracts.inbound import FAMILY_ROLES
-from cpc_shared.contracts.outbound import ConferenceScheduled
+from cpc_shared.contracts.outbound import Invitee
 
-ROLE_NAMES = {
-    "parent": "a parent", "carer": "a carer", "child": "the child", "social_worker": "the social worker",
-    "team_manager": "the social worker's manager", "professional": "a professional", "advocate": "an advocate",
-    "interpreter": "an interpreter",
-}
-AGENCY_NAMES = {
-    "childrens_social_care": "children's social care", "health": "health", "police": "the police",
-    "education": "school or college", "probation": "probation", "housing": "housing", "other": "another service",
-}
+
+@dataclass(frozen=True)
+class Place:
+    """Where the conference is, in words: an office and room, or how to join online."""
+
+    office_address: str | None = None
+    room_name: str | None = None
+    step_free: bool = False
+    meeting_link: str | None = None
+    dial_in: str | None = None
+
+
+@dataclass(frozen=True)
+class Conference:
+    conference_id: str
+    case_id: str
+    kind: str
+    starts_at: datetime
+    ends_at: datetime
+    statutory_deadline: date
+    version: int
+    invitees: list[Invitee]
+    place: Place
+    children: int = 1
+    interpreter_needed: bool = False
+    family_report_by: datetime | None = None
 
 
 @dataclass(frozen=True)
 class Message:
     subject: str
     body: str
+    language: str
+    translation_missing: bool = False
 
 
-def who_will_be_there(conference: ConferenceScheduled) -> list[str]:
-    people = ["the chair, who runs the meeting"]
-    for invitee in conference.invitees:
-        if invitee.role == "professional" and invitee.agency:
-            people.append(f"someone from {AGENCY_NAMES[invitee.agency]}")
-        else:
-            people.append(ROLE_NAMES[invitee.role])
-    return people
+@dataclass(frozen=True)
+class Recipient:
+    participant_id: str
+    role: str
+    name: str | None = None
+    language: str = "en"
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def is_family(self) -> bool:
+        return self.role in FAMILY_ROLES
 
 
-def invitation(conference: ConferenceScheduled, role: str, place: str, timezone: str) -> Message:
-    when = conference.starts_at.astimezone(ZoneInfo(timezone))
-    day = when.strftime("%A %-d %B %Y")
-    at = when.strftime("%-I:%M%p").lower()
-    where = (
-        f"How to join: online, using this link: {conference.meeting_link}"
-        if conference.attendance_mode == "virtual"
-        else f"Where: {place}"
-    )
-    people = "\n".join(f"  - {person}" for person in who_will_be_there(conference))
-    if role in FAMILY_ROLES:
-        body = f"""Hello,
+def templates(language: str) -> tuple[ModuleType, bool]:
+    """The templates for `language`, or English and a flag that a translation is missing."""
+    code = (language or "en").split("-")[0].lower()
+    if code.isalpha():
+        try:
+            return importlib.import_module(f"cpc_notifications.domain.templates.{code}"), False
+        except ModuleNotFoundError:
+            pass
+    return importlib.import_module("cpc_notifications.domain.templates.en"), code != "en"
 
-We are holding a meeting about your child's safety. It is called a child protection conference.
-People who know your family will meet with you. Together we will decide how to keep your child safe.
 
-When: {day} at {at}
-{where}
+def _when(conference: Conference, zone: ZoneInfo) -> dict[str, str]:
+    start = conference.starts_at.astimezone(zone)
+    minutes = int((conference.ends_at - conference.starts_at).total_seconds() // 60)
+    hours = f"{minutes // 60} hours" if minutes % 60 == 0 else f"{minutes / 60:.1f} hours".replace(".5", " and a half")
+    return {"day": start.strftime("%A %-d %B %Y"), "time": start.strftime("%-I:%M%p").lower().replace(":00", ""),
+            "hours": hours.replace("1 hours", "1 hour")}
 
-Who will be there:
-{people}
 
-You can speak at the meeting. The chair will ask you to speak after the social worker has shared
-their report. You can bring someone to support you, or an advocate.
-If you need an interpreter, we will arrange one for you. It will not be someone from your family.
+def _where(t: ModuleType, place: Place, conference_id: str) -> str:
+    if place.office_address:
+        text = t.WHERE_IN_PERSON.format(room=place.room_name or "the meeting room", address=place.office_address,
+                                        access=t.STEP_FREE if place.step_free else "").rstrip()
+        if place.meeting_link:  # a hybrid room: others may join online
+            text += "\n" + t.JOIN_ONLINE.format(link=place.meeting_link, phone=place.dial_in or "-",
+                                                code=conference_id[-6:]).split("\n")[0]
+        return text
+    join = t.JOIN_ONLINE.format(link=place.meeting_link, phone=place.dial_in or "", code=conference_id[-6:])
+    return join if place.dial_in else join.split("\n")[0]
 
-If you have questions, please contact your social worker.
-"""
-        return Message(subject="Your child protection conference", body=body)
-    body = f"""You are invited to a child protection conference (reference {conference.conference_id}).
 
-When: {day} at {at}
-{where}
-Type: {conference.conference_type.replace('_', ' ')} conference; statutory deadline {conference.statutory_deadline:%-d %B %Y}.
+def _people(t: ModuleType, invitees: list[Invitee]) -> str:
+    """Who will be there, by role: never a name."""
+    described = [t.SOMEONE_FROM.format(agency=t.AGENCIES[i.agency]) if i.role == "professional" and i.agency
+                 else t.ROLES[i.role] for i in invitees]
+    people = [t.CHAIR]
+    for description in dict.fromkeys(described):
+        count = described.count(description)
+        plural = t.PLURALS.get(description)
+        people += [plural.format(n=count)] if count > 1 and plural else [description] * count
+    return "\n".join(f"  - {person}" for person in people)
 
-Who is invited:
-{people}
 
-Please send your report before the conference when the request reaches you.
-"""
-    return Message(subject=f"Child protection conference {conference.conference_id}", body=body)
+def compose(purpose: str, conference: Conference, recipient: Recipient, zone: ZoneInfo, **extra: str) -> Message:
+    """The message for one recipient; `purpose` is invitation, update, cancellation, reminder,
+    report_request, report_chaser or alert."""
+    t, missing = templates(recipient.language if recipient.is_family else "en")
+    audience = "family" if recipient.is_family else "professional"
+    fields = {
+        **_when(conference, zone), "name": recipient.name or "", "conference_id": conference.conference_id,
+        "case_id": conference.case_id, "kind": conference.kind.replace("_", " "),
+        "children": "your child" if conference.children <= 1 else "your children",
+        "deadline": conference.statutory_deadline.strftime("%-d %B %Y"),
+        "where": _where(t, conference.place, conference.conference_id), "people": _people(t, conference.invitees),
+        "agenda": "\n".join(f"  {line}" for line in t.AGENDA),
+        "interpreter": t.INTERPRETER_OFFERED if conference.interpreter_needed else t.INTERPRETER_ON_REQUEST,
+        "report_by": "" if conference.family_report_by is None
+        else " by " + conference.family_report_by.astimezone(zone).strftime("%A %-d %B"),
+        **extra,
+    }
+    if purpose in ("invitation", "update"):
+        body = (t.FAMILY_INVITATION if recipient.is_family else t.PROFESSIONAL_INVITATION).format(**fields)
+        if purpose == "update":
+            body = t.UPDATE_PREFIX + body
+    elif purpose == "cancellation":
+        body = (t.CANCELLATION_FAMILY if recipient.is_family else t.CANCELLATION_PROFESSIONAL).format(**fields)
+    elif purpose.startswith("reminder"):
+        body = (t.REMINDER_FAMILY if recipient.is_family else t.REMINDER_PROFESSIONAL).format(**fields)
+        purpose = "reminder"
+    elif purpose == "report_request":
+        body, audience = t.REPORT_REQUEST.format(**fields), ""
+    elif purpose == "report_chaser":
+        body, audience = t.REPORT_CHASER.format(**fields), ""
+    elif purpose == "alert":
+        body, audience = t.STAFF_ALERT.format(**fields), ""
+    else:
+        raise ValueError(f"no message for {purpose}")
+    subject_key = f"{purpose}_{audience}" if audience else purpose
+    return Message(subject=t.SUBJECTS[subject_key].format(**fields), body=body, language=t.__name__.rsplit(".", 1)[-1],
+                   translation_missing=missing)

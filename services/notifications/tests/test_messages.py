@@ -1,0 +1,70 @@
+"""What families and professionals are told."""
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from cpc_notifications.domain.messages import Conference, Place, Recipient, compose
+from cpc_shared.contracts.outbound import Invitee
+
+LONDON = ZoneInfo("Europe/London")
+README = Path(__file__).resolve().parents[3] / "README.md"
+
+EXAMPLE = Conference(
+    conference_id="CPC-3F2A9C1B7D40", case_id="CASE-8841", kind="initial",
+    starts_at=datetime(2026, 12, 8, 9, 30, tzinfo=UTC), ends_at=datetime(2026, 12, 8, 11, 30, tzinfo=UTC),
+    statutory_deadline=date(2026, 12, 11), version=1,
+    invitees=[Invitee(participant_id="P-1", role="parent"), Invitee(participant_id="P-2", role="parent"),
+              Invitee(participant_id="P-3", role="social_worker", agency="childrens_social_care"),
+              Invitee(participant_id="P-4", role="professional", agency="health"),
+              Invitee(participant_id="P-5", role="professional", agency="police"),
+              Invitee(participant_id="P-6", role="professional", agency="education")],
+    place=Place(office_address="Shire Hall, Westgate Street, Gloucester GL1 2TP", room_name="Severn Room",
+                step_free=True),
+    children=2, family_report_by=datetime(2026, 12, 4, 9, 30, tzinfo=UTC),
+)
+PARENT = Recipient(participant_id="P-1", role="parent", name="Sam")
+
+
+def test_the_family_invitation_says_what_why_when_where_who_and_when_they_speak():
+    message = compose("invitation", EXAMPLE, PARENT, LONDON)
+    body = message.body
+    assert message.subject == "Your child protection conference" and not message.translation_missing
+    assert "child protection conference" in body and "Why are we meeting?" in body
+    assert "Tuesday 8 December 2026 at 9:30am" in body and "about 2 hours" in body
+    assert "Severn Room, Shire Hall, Westgate Street, Gloucester GL1 2TP" in body and "step-free" in body
+    assert "someone from the police" in body and "the chair, who runs the meeting" in body
+    assert "You are asked to speak" in body
+    assert "advocate" in body and "not be someone from your family" in body
+    assert "by Friday 4 December" in body
+    assert "contact your social worker" in body
+
+
+def test_the_invitation_to_an_online_conference_gives_the_link_and_a_phone_number():
+    online = Conference(**{**EXAMPLE.__dict__, "place": Place(meeting_link="https://meet.example/cpc/X",
+                                                                 dial_in="01632 960100")})
+    body = compose("invitation", online, PARENT, LONDON).body
+    assert "https://meet.example/cpc/X" in body and "01632 960100" in body
+
+
+def test_professionals_get_the_reference_and_deadline_and_no_family_reading_age_text():
+    message = compose("invitation", EXAMPLE, Recipient(participant_id="P-4", role="professional"), LONDON)
+    assert message.subject == "Child protection conference CPC-3F2A9C1B7D40"
+    assert "Statutory deadline: 11 December 2026" in message.body and "Hello" not in message.body
+
+
+def test_a_language_without_templates_gets_english_and_a_flag_for_staff():
+    message = compose("invitation", EXAMPLE, Recipient(participant_id="P-1", role="parent", language="pl"), LONDON)
+    assert message.translation_missing and message.language == "en"
+    assert "child protection conference" in message.body
+
+
+def test_updates_cancellations_and_reminders_say_so():
+    assert compose("update", EXAMPLE, PARENT, LONDON).body.startswith("The time or place of the meeting has changed")
+    assert "will not take place" in compose("cancellation", EXAMPLE, PARENT, LONDON).body
+    assert "reminder" in compose("reminder-1", EXAMPLE, PARENT, LONDON).body
+
+
+def test_the_readme_shows_the_family_invitation_as_it_is_sent():
+    body = compose("invitation", EXAMPLE, PARENT, LONDON).body
+    assert body in README.read_text(), "update the example invitation in README.md"

@@ -1,0 +1,151 @@
+"""Notifications on the running stack: invitations with calendar files, updates with the same UID,
+cancellations with no reminder after them, nothing sent twice, and no contact detail stored in clear."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+from icalendar import Calendar
+from pymongo import AsyncMongoClient
+
+from cpc_shared.calendar import WorkingDayCalendar
+from cpc_shared.http import issue_token
+from cpc_shared.profile import load_profile
+from cpc_stack import casemgmt, infra
+from cpc_stack.paths import REPO
+from tests.conftest import mails_for
+
+pytestmark = pytest.mark.e2e
+LONDON = ZoneInfo("Europe/London")
+
+
+def invite_of(mail) -> Calendar:
+    parts = [p for p in mail.walk() if p.get_content_type() == "text/calendar"]
+    assert len(parts) == 1, "one calendar invitation attached"
+    return Calendar.from_ical(parts[0].get_payload(decode=True))
+
+
+async def scheduled(watcher, endpoints):
+    request = casemgmt.conference_requested(random.randrange(100_000, 999_999))
+    await casemgmt.publish(endpoints.kafka, [("casemgmt.ConferenceRequested.v1", request)])
+    assert await watcher.until(
+        lambda: bool(watcher.of_type("cpc.ConferenceScheduled.v1", request_id=request["request_id"])), 60)
+    conference = watcher.of_type("cpc.ConferenceScheduled.v1", request_id=request["request_id"])[0].data
+    cid = conference["conference_id"]
+    assert await watcher.until(lambda: len(mails_for(endpoints, cid)) >= len(request["participants"]), 60)
+    return request, conference
+
+
+async def test_every_participant_gets_an_invitation_with_a_calendar_file(running_services, watcher):
+    request, conference = await scheduled(watcher, running_services)
+    mails = mails_for(running_services, conference["conference_id"])
+    assert sorted(m["To"] for m in mails) == sorted(p["email"] for p in request["participants"])
+    for mail in mails:
+        invite = invite_of(mail)
+        event = next(c for c in invite.walk() if c.name == "VEVENT")
+        assert invite["METHOD"] == "REQUEST" and str(event["UID"]) == f"{conference['conference_id']}@cpc"
+        assert int(event["SEQUENCE"]) == 1
+        assert event.decoded("DTSTART") == datetime.fromisoformat(conference["starts_at"])
+    sent = watcher.of_type("cpc.NotificationSent.v1", conference_id=conference["conference_id"], purpose="invitation")
+    assert {s.data["recipient_id"] for s in sent} == {p["participant_id"] for p in request["participants"]}
+    assert {s.data["channel"] for s in sent} == {"email"}
+    assert all(set(s.data) <= {"conference_id", "notification_id", "recipient_id", "purpose", "channel"} for s in sent)
+
+
+async def test_a_rescheduled_conference_sends_an_update_with_the_same_calendar_uid(running_services, watcher):
+    request, conference = await scheduled(watcher, running_services)
+    cid = conference["conference_id"]
+    start = datetime.fromisoformat(conference["starts_at"]).astimezone(LONDON)
+    profile_chair = conference["chair_id"]
+    calendar = WorkingDayCalendar()
+    chair = load_profile(REPO / "profiles/gloucestershire-2022.yaml").chair(profile_chair)
+    token = issue_token(infra.staff_token_secret(), subject="chair", role="chair", chair_id=profile_chair)
+    day = start.date()
+    async with httpx.AsyncClient() as http:
+        for _ in range(10):  # the chair's first free afternoon after the current date
+            day = calendar.add_working_days(day, 1)
+            if not chair.available_on(day):
+                continue
+            new_start = datetime(day.year, day.month, day.day, 13, 30, tzinfo=LONDON)
+            moved = await http.post(f"http://127.0.0.1:8101/api/conferences/{cid}/reschedule",
+                                    json={"starts_at": new_start.isoformat()},
+                                    headers={"Authorization": f"Bearer {token}"})
+            if moved.status_code != 409:
+                break
+    assert moved.status_code == 202, moved.text
+    participants = len(request["participants"])
+    assert await watcher.until(lambda: len(mails_for(running_services, cid, "update")) == participants, 60)
+    updates = mails_for(running_services, cid, "update")
+    assert len(updates) == participants
+    for mail in updates:
+        event = next(c for c in invite_of(mail).walk() if c.name == "VEVENT")
+        assert str(event["UID"]) == f"{cid}@cpc" and int(event["SEQUENCE"]) == 2
+        assert event.decoded("DTSTART") == new_start
+
+
+async def test_a_cancelled_conference_sends_a_cancellation_and_no_reminder_after_it(
+        running_services, watcher, clock_offset_file):
+    request, cancelled = await scheduled(watcher, running_services)
+    _, kept = await scheduled(watcher, running_services)
+    cid = cancelled["conference_id"]
+    await casemgmt.publish(running_services.kafka, [("casemgmt.ConferenceCancellationRequested.v1", {
+        "case_id": request["case_id"], "conference_id": cid, "reason": "no longer needed"})])
+    participants = len(request["participants"])
+    assert await watcher.until(lambda: len(mails_for(running_services, cid, "cancellation")) == participants, 60)
+    for mail in mails_for(running_services, cid, "cancellation"):
+        invite = invite_of(mail)
+        assert invite["METHOD"] == "CANCEL"
+        assert str(next(c for c in invite.walk() if c.name == "VEVENT")["UID"]) == f"{cid}@cpc"
+    # Move every service's clock to the afternoon before the conferences: the day-before reminders are due.
+    eve = datetime.fromisoformat(kept["starts_at"]) - timedelta(hours=20)
+    try:
+        clock_offset_file.write_text(str((eve - datetime.now(UTC)).total_seconds()))
+        kept_id = kept["conference_id"]
+        assert await watcher.until(lambda: bool(mails_for(running_services, kept_id, "reminder")), 60)
+        await watcher.until(lambda: False, timeout=3)
+        assert not mails_for(running_services, cid, "reminder")
+    finally:
+        clock_offset_file.write_text("0")
+
+
+async def test_redelivering_every_event_sends_nothing_new(running_services, watcher):
+    request, conference = await scheduled(watcher, running_services)
+    cid = conference["conference_id"]
+    await watcher.until(lambda: len(mails_for(running_services, cid, "report_request")) == 4, 30)
+    before = len(mails_for(running_services, cid, None))
+    records = [s for s in watcher.seen if s.key in (cid, request["case_id"]) and s.topic in ("cpc.conferences", "cpc.reports")]
+    producer = AIOKafkaProducer(bootstrap_servers=running_services.kafka, acks="all")
+    await producer.start()
+    try:
+        for seen in records:
+            await producer.send_and_wait(seen.topic, json.dumps(seen.data).encode(), key=seen.key.encode(),
+                                         headers=[(k, v.encode()) for k, v in seen.headers.items()])
+        again = dict(request)  # the same request once more, as a new delivery from the case-management system
+        await casemgmt.publish(running_services.kafka, [("casemgmt.ConferenceRequested.v1", again)])
+    finally:
+        await producer.stop()
+    await watcher.until(lambda: False, timeout=8)
+    assert len(mails_for(running_services, cid, None)) == before
+    sent = watcher.of_type("cpc.NotificationSent.v1", conference_id=cid)
+    assert len({s.data["notification_id"] for s in sent}) == len({s.headers["ce_id"] for s in sent})
+
+
+async def test_the_store_holds_no_contact_detail_in_clear(running_services, watcher, database_prefix):
+    request, conference = await scheduled(watcher, running_services)
+    secrets = [v for p in request["participants"] for v in (p.get("name"), p.get("email"), p.get("phone")) if v]
+    client = AsyncMongoClient(running_services.mongodb)
+    try:
+        db = client[f"{database_prefix}_notifications"]
+        for name in await db.list_collection_names():
+            async for document in db[name].find({}):
+                text = repr(document)
+                assert not [s for s in secrets if s in text], f"{name} holds contact details in clear"
+        assert await db["contacts"].count_documents({"_id": request["case_id"]}) == 1
+    finally:
+        await client.close()
