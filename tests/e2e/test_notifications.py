@@ -149,3 +149,20 @@ async def test_the_store_holds_no_contact_detail_in_clear(running_services, watc
         assert await db["contacts"].count_documents({"_id": request["case_id"]}) == 1
     finally:
         await client.close()
+
+
+async def test_a_participant_who_cannot_be_reached_is_reported_failed_and_the_team_alerted(running_services, watcher):
+    request = casemgmt.conference_requested(random.randrange(100_000, 999_999))
+    unreachable = request["participants"][1]  # the second parent: prefers texts, has no e-mail address
+    unreachable.pop("email")
+    await casemgmt.publish(running_services.kafka, [("casemgmt.ConferenceRequested.v1", request)])
+    assert await watcher.until(
+        lambda: bool(watcher.of_type("cpc.ConferenceScheduled.v1", request_id=request["request_id"])), 60)
+    cid = watcher.of_type("cpc.ConferenceScheduled.v1", request_id=request["request_id"])[0].data["conference_id"]
+    assert await watcher.until(lambda: bool(watcher.of_type("cpc.NotificationFailed.v1", conference_id=cid)), 60)
+    failed = watcher.of_type("cpc.NotificationFailed.v1", conference_id=cid)[0].data
+    assert failed["recipient_id"] == unreachable["participant_id"] and failed["purpose"] == "invitation"
+    assert await watcher.until(lambda: bool(mails_for(running_services, cid, "alert")), 30)
+    alert = mails_for(running_services, cid, "alert")[0]
+    text = next(p for p in alert.walk() if p.get_content_type() == "text/plain").get_payload(decode=True).decode()
+    assert unreachable["participant_id"] in text and unreachable["phone"] not in text and unreachable["name"] not in text

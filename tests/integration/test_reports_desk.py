@@ -124,3 +124,38 @@ async def test_rescheduling_moves_due_times_and_a_new_alert_can_follow_cancellin
         assert await db["alerts"].count_documents({"report_id": police["_id"], "kind": "overdue"}) == 2
     finally:
         await client.close()
+
+
+async def test_a_report_still_missing_a_day_after_it_was_due_is_escalated_to_the_chair_once(stack):
+    clock = FixedClock(datetime(2020, 4, 1, 9, 0, tzinfo=UTC))
+    client, db, replicas = await desks(stack, "essex-2020.yaml", clock, replicas=2)
+    try:
+        conference = scheduled(datetime(2020, 4, 8, 9, 30, tzinfo=LONDON))
+        await replicas[0].conference_scheduled(conference)
+        clock.set(datetime(2020, 4, 7, 9, 0, tzinfo=LONDON))  # 23.5 hours after the due time: overdue only
+        await asyncio.gather(*(desk.raise_overdue() for desk in replicas))
+        assert await db["alerts"].count_documents({"kind": "escalated"}) == 0
+        clock.set(datetime(2020, 4, 7, 9, 31, tzinfo=LONDON))
+        await asyncio.gather(*(desk.raise_overdue() for desk in replicas * 2))
+        escalations = [a async for a in db["alerts"].find({"kind": "escalated"})]
+        assert len(escalations) == 3
+        assert {a["outbox"][0]["data"]["chair_id"] for a in escalations} == {"CHAIR-1"}
+    finally:
+        await client.close()
+
+
+async def test_a_late_report_is_accepted_and_marked_late(stack):
+    clock = FixedClock(datetime(2020, 4, 1, 9, 0, tzinfo=UTC))
+    client, db, (desk,) = await desks(stack, "essex-2020.yaml", clock)
+    try:
+        conference = scheduled(datetime(2020, 4, 8, 9, 30, tzinfo=LONDON))
+        await desk.conference_scheduled(conference)
+        police = await db["reports"].find_one({"conference_id": conference.conference_id, "agency": "police"})
+        clock.set(datetime(2020, 4, 7, 12, 0, tzinfo=LONDON))
+        receipt = await desk.submit(police["_id"], "police", "report.pdf", b"%PDF-1.7 late but here", "officer-1")
+        assert receipt["late"] is True and receipt["version"] == 1
+        stored = await db["reports"].find_one({"_id": police["_id"]})
+        assert stored["status"] == "submitted" and stored["late"] is True
+        assert events(stored, "cpc.ReportSubmitted.v1")[0]["data"]["late"] is True
+    finally:
+        await client.close()
