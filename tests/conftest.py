@@ -7,6 +7,7 @@ and MONGODB_URL. Each test session gets fresh topics and its own databases.
 from __future__ import annotations
 
 import mailbox
+import random
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -16,7 +17,7 @@ from email.message import Message
 
 import pytest
 
-from cpc_stack import infra, services
+from cpc_stack import casemgmt, infra, services
 from cpc_stack.observe import Watcher
 from cpc_stack.paths import RUN
 from cpc_shared.contracts import Topics
@@ -84,3 +85,20 @@ def mails_for(endpoints: infra.Endpoints, conference_id: str, purpose: str | Non
     return [message for message in box if message.get("X-CPC-Conference") == conference_id
             and (purpose is None or message.get("X-CPC-Purpose") == purpose)]
 
+
+
+def new_request(**overrides) -> dict:
+    """An initial conference request for a case no other test uses."""
+    return casemgmt.conference_requested(random.randrange(100_000, 999_999), **overrides)
+
+
+async def schedule(watcher: Watcher, endpoints: infra.Endpoints, **overrides) -> tuple[dict, dict]:
+    """Send a new request and wait until it is scheduled: (the request, ConferenceScheduled's data)."""
+    request = new_request(**overrides)
+    await casemgmt.publish(endpoints.kafka, [("casemgmt.ConferenceRequested.v1", request)])
+
+    def found() -> list:
+        return watcher.of_type("cpc.ConferenceScheduled.v1", request_id=request["request_id"])
+
+    assert await watcher.until(lambda: bool(found()), 60), "not scheduled"
+    return request, found()[0].data

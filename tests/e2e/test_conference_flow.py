@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import random
 from datetime import datetime
 
 import pytest
 
 from cpc_stack import casemgmt
-from tests.conftest import mails_for
+from tests.conftest import mails_for, new_request
 
 pytestmark = pytest.mark.e2e
 
 CE_HEADERS = {"ce_specversion", "ce_id", "ce_source", "ce_type", "ce_time", "content-type"}
 SCHEDULED_FIELDS = {"conference_id", "case_id", "request_id", "conference_type", "starts_at", "ends_at",
                     "statutory_deadline", "within_timescale", "attendance_mode", "office_id", "room_id", "chair_id"}
-
-
-def new_request(**overrides):
-    return casemgmt.conference_requested(random.randrange(100_000, 999_999), **overrides)
 
 
 async def test_an_initial_request_is_scheduled_booked_reported_and_every_participant_invited(running_services, watcher):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -10,14 +9,11 @@ import pytest
 from cpc_rooms.domain.offices import distance_km
 from cpc_shared.profile import load_profile
 from cpc_stack import casemgmt
+from tests.conftest import new_request
 from cpc_stack.paths import REPO
 
 pytestmark = pytest.mark.e2e
 TIMEOUT = 60
-
-
-def new_request(**overrides):
-    return casemgmt.conference_requested(random.randrange(100_000, 999_999), **overrides)
 
 
 async def scheduled_for(watcher, **fields):

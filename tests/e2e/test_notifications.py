@@ -4,7 +4,6 @@ cancellations with no reminder after them, nothing sent twice, and no contact de
 from __future__ import annotations
 
 import json
-import random
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -19,7 +18,7 @@ from cpc_shared.http import issue_token
 from cpc_shared.profile import load_profile
 from cpc_stack import casemgmt, infra
 from cpc_stack.paths import REPO
-from tests.conftest import mails_for
+from tests.conftest import mails_for, new_request, schedule
 
 pytestmark = pytest.mark.e2e
 LONDON = ZoneInfo("Europe/London")
@@ -32,11 +31,7 @@ def invite_of(mail) -> Calendar:
 
 
 async def scheduled(watcher, endpoints):
-    request = casemgmt.conference_requested(random.randrange(100_000, 999_999))
-    await casemgmt.publish(endpoints.kafka, [("casemgmt.ConferenceRequested.v1", request)])
-    assert await watcher.until(
-        lambda: bool(watcher.of_type("cpc.ConferenceScheduled.v1", request_id=request["request_id"])), 60)
-    conference = watcher.of_type("cpc.ConferenceScheduled.v1", request_id=request["request_id"])[0].data
+    request, conference = await schedule(watcher, endpoints)
     cid = conference["conference_id"]
     assert await watcher.until(lambda: len(mails_for(endpoints, cid)) >= len(request["participants"]), 60)
     return request, conference
@@ -152,7 +147,7 @@ async def test_the_store_holds_no_contact_detail_in_clear(running_services, watc
 
 
 async def test_a_participant_who_cannot_be_reached_is_reported_failed_and_the_team_alerted(running_services, watcher):
-    request = casemgmt.conference_requested(random.randrange(100_000, 999_999))
+    request = new_request()
     unreachable = request["participants"][1]  # the second parent: prefers texts, has no e-mail address
     unreachable.pop("email")
     await casemgmt.publish(running_services.kafka, [("casemgmt.ConferenceRequested.v1", request)])

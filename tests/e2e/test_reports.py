@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import random
 import zipfile
 from datetime import UTC, datetime
 
@@ -13,7 +12,8 @@ import httpx
 import pytest
 
 from cpc_shared.http import issue_token
-from cpc_stack import casemgmt, infra, processes, services
+from cpc_stack import infra, processes, services
+from tests.conftest import schedule
 
 pytestmark = pytest.mark.e2e
 API = "http://127.0.0.1:8103/api"
@@ -31,11 +31,7 @@ def word_document() -> bytes:
 
 
 async def requested_reports(watcher, endpoints, **overrides):
-    request = casemgmt.conference_requested(random.randrange(100_000, 999_999), **overrides)
-    await casemgmt.publish(endpoints.kafka, [("casemgmt.ConferenceRequested.v1", request)])
-    assert await watcher.until(
-        lambda: bool(watcher.of_type("cpc.ConferenceScheduled.v1", request_id=request["request_id"])), 60)
-    conference = watcher.of_type("cpc.ConferenceScheduled.v1", request_id=request["request_id"])[0].data
+    _, conference = await schedule(watcher, endpoints, **overrides)
     cid = conference["conference_id"]
     assert await watcher.until(lambda: len(watcher.of_type("cpc.ReportRequested.v1", conference_id=cid)) == 4, 30)
     return conference, {r.data["agency"]: r.data for r in watcher.of_type("cpc.ReportRequested.v1", conference_id=cid)}

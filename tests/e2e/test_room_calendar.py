@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -10,7 +9,8 @@ import httpx
 import pytest
 
 from cpc_shared.http import issue_token
-from cpc_stack import casemgmt, infra
+from cpc_stack import infra
+from tests.conftest import schedule
 
 pytestmark = pytest.mark.e2e
 API = "http://127.0.0.1:8102/api"
@@ -21,11 +21,7 @@ def staff() -> dict[str, str]:
 
 
 async def test_the_team_sees_each_offices_rooms_bookings_and_utilisation(running_services, watcher):
-    request = casemgmt.conference_requested(random.randrange(100_000, 999_999))
-    await casemgmt.publish(running_services.kafka, [("casemgmt.ConferenceRequested.v1", request)])
-    assert await watcher.until(
-        lambda: bool(watcher.of_type("cpc.ConferenceScheduled.v1", request_id=request["request_id"])), 60)
-    conference = watcher.of_type("cpc.ConferenceScheduled.v1", request_id=request["request_id"])[0].data
+    _, conference = await schedule(watcher, running_services)
     day = datetime.fromisoformat(conference["starts_at"]).astimezone(ZoneInfo("Europe/London")).date()
     async with httpx.AsyncClient() as http:
         assert (await http.get(f"{API}/offices")).status_code == 401

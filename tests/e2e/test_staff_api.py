@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -14,6 +13,7 @@ from cpc_shared.http import issue_token
 from cpc_shared.profile import load_profile
 from cpc_stack import casemgmt, infra
 from cpc_stack.paths import REPO
+from tests.conftest import schedule
 
 pytestmark = pytest.mark.e2e
 API = "http://127.0.0.1:8101/api"
@@ -23,14 +23,6 @@ LONDON = ZoneInfo("Europe/London")
 def token(**claims) -> dict[str, str]:
     claims.setdefault("subject", "staff-1")
     return {"Authorization": f"Bearer {issue_token(infra.staff_token_secret(), **claims)}"}
-
-
-async def scheduled(watcher, endpoints, **overrides):
-    request = casemgmt.conference_requested(random.randrange(100_000, 999_999), **overrides)
-    await casemgmt.publish(endpoints.kafka, [("casemgmt.ConferenceRequested.v1", request)])
-    assert await watcher.until(
-        lambda: bool(watcher.of_type("cpc.ConferenceScheduled.v1", request_id=request["request_id"])), 60)
-    return watcher.of_type("cpc.ConferenceScheduled.v1", request_id=request["request_id"])[0].data
 
 
 async def test_the_api_refuses_callers_without_a_valid_token_or_the_right_role(running_services):
@@ -44,7 +36,7 @@ async def test_the_api_refuses_callers_without_a_valid_token_or_the_right_role(r
 
 
 async def test_the_team_sees_upcoming_conferences_one_conferences_history_and_compliance(running_services, watcher):
-    conference = await scheduled(watcher, running_services)
+    _, conference = await schedule(watcher, running_services)
     cid = conference["conference_id"]
     async with httpx.AsyncClient() as http:
         upcoming = (await http.get(f"{API}/conferences", headers=token(role="coordinator"))).json()
@@ -63,7 +55,7 @@ async def test_the_team_sees_upcoming_conferences_one_conferences_history_and_co
 
 
 async def test_a_chair_reschedules_a_conference_and_its_room_follows(running_services, watcher):
-    conference = await scheduled(watcher, running_services)
+    _, conference = await schedule(watcher, running_services)
     cid, chair = conference["conference_id"], conference["chair_id"]
     calendar = WorkingDayCalendar()
     old_start = datetime.fromisoformat(conference["starts_at"]).astimezone(LONDON)
@@ -104,7 +96,7 @@ async def test_a_chair_reschedules_a_conference_and_its_room_follows(running_ser
 
 
 async def test_a_family_that_cannot_join_gets_discussions_before_and_after(running_services, watcher):
-    conference = await scheduled(watcher, running_services)
+    _, conference = await schedule(watcher, running_services)
     cid = conference["conference_id"]
     async with httpx.AsyncClient() as http:
         response = await http.post(f"{API}/conferences/{cid}/family-could-not-join", headers=token(role="manager"))
@@ -115,7 +107,7 @@ async def test_a_family_that_cannot_join_gets_discussions_before_and_after(runni
 
 
 async def test_an_informal_review_keeps_the_plan_and_sets_the_next_review(running_services, watcher):
-    initial = await scheduled(watcher, running_services)
+    _, initial = await schedule(watcher, running_services)
     held_on = initial["starts_at"][:10]
     await casemgmt.publish(running_services.kafka, [("casemgmt.ConferenceOutcomeRecorded.v1", {
         "conference_id": initial["conference_id"], "case_id": initial["case_id"], "held_on": held_on,

@@ -8,7 +8,6 @@ atomic even on FerretDB), and a restarted replica simply sweeps again.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
