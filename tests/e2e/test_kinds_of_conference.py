@@ -1,0 +1,50 @@
+"""Every kind of request the case-management system sends, through the running services."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from cpc_shared.calendar import WorkingDayCalendar
+from tests.conftest import schedule
+
+pytestmark = pytest.mark.e2e
+calendar = WorkingDayCalendar()
+
+
+async def test_a_transfer_in_is_due_fifteen_working_days_after_the_notification(running_services, watcher):
+    notified = calendar.on_or_before(date.today())
+    _, conference = await schedule(watcher, running_services, conference_type="transfer_in",
+                                   basis_date=notified.isoformat())
+    assert conference["conference_type"] == "transfer_in"
+    assert conference["statutory_deadline"] == calendar.add_working_days(notified, 15).isoformat()
+    assert conference["within_timescale"] is True
+
+
+async def test_a_pre_birth_conference_is_due_by_28_weeks_of_pregnancy(running_services, watcher):
+    birth = date.today() + timedelta(weeks=20)
+    _, conference = await schedule(watcher, running_services, conference_type="pre_birth",
+                                   basis_date=date.today().isoformat(), expected_birth_date=birth.isoformat())
+    assert conference["statutory_deadline"] == calendar.on_or_before(birth - timedelta(weeks=12)).isoformat()
+    assert conference["within_timescale"] is True
+
+
+async def test_a_review_brought_in_from_before_the_system_follows_its_previous_conference(running_services, watcher):
+    held = date.today() - timedelta(days=150)
+    _, conference = await schedule(watcher, running_services, conference_type="review", basis_date=held.isoformat(),
+                                   previous_conference_type="review", previous_conference_id="LEGACY-1")
+    assert conference["conference_type"] == "review"
+    six_months = date(held.year + (held.month + 5) // 12, (held.month + 5) % 12 + 1, 1)
+    assert conference["statutory_deadline"][:7] == six_months.isoformat()[:7]
+
+
+async def test_a_request_that_comes_too_late_is_scheduled_as_soon_as_possible_and_flagged(running_services, watcher):
+    strategy_discussion = calendar.add_working_days(date.today() - timedelta(days=40), 0)
+    request, conference = await schedule(watcher, running_services, basis_date=strategy_discussion.isoformat())
+    assert conference["within_timescale"] is False
+    cid = conference["conference_id"]
+    assert await watcher.until(lambda: bool(watcher.of_type("cpc.ConferenceDeadlineAtRisk.v1", conference_id=cid)), 30)
+    at_risk = watcher.of_type("cpc.ConferenceDeadlineAtRisk.v1", conference_id=cid)[0].data
+    assert at_risk["reason"] == "request_after_deadline"
+    assert at_risk["statutory_deadline"] == conference["statutory_deadline"]
