@@ -1,59 +1,110 @@
-"""`cpc`: run the local stack, the four services and the demo.
-
-    cpc up        start Kafka, FerretDB, the mail server and the four services
-    cpc down      stop them all
-    cpc demo      `up`, then send a handful of conference requests and show what happened
-    cpc asyncapi  write the event catalogue (docs/asyncapi/catalogue.json)
-    cpc token     print a bearer token for the local APIs (e.g. --role chair --chair-id CHAIR-GL-01)
-"""
+"""`cpc`: the command line for the people who run the system locally (`./dev <command>` calls it)."""
 
 from __future__ import annotations
 
-import argparse
+import asyncio
+from datetime import date
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from cpc_stack import infra, services
 
+app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
+console = Console()
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="cpc", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("up", help="start the stack and the four services")
-    commands.add_parser("down", help="stop the services and the stack")
-    commands.add_parser("stack", help="start only Kafka, FerretDB and the mail server")
-    commands.add_parser("asyncapi", help="write the AsyncAPI event catalogue to docs/asyncapi/catalogue.json")
-    demo = commands.add_parser("demo", help="start everything and send a handful of requests through")
-    demo.add_argument("--requests", type=int, default=5)
-    token = commands.add_parser("token", help="print a bearer token for the local APIs")
-    token.add_argument("--role", choices=["chair", "coordinator", "manager", "agency"], default="coordinator")
-    token.add_argument("--subject", default="local-user")
-    token.add_argument("--chair-id")
-    token.add_argument("--agency")
-    args = parser.parse_args(argv)
 
-    if args.command == "token":
-        from cpc_shared.http import issue_token
+@app.command()
+def up() -> None:
+    """Start Kafka, FerretDB, the mail server and the four services."""
+    services.start(infra.up())
 
-        print(issue_token(infra.staff_token_secret(), subject=args.subject, role=args.role, chair_id=args.chair_id,
-                          agency=args.agency))
-        return
 
-    if args.command == "asyncapi":
-        from cpc_stack.docs import write_catalogue
+@app.command()
+def down() -> None:
+    """Stop the services and the stack."""
+    services.stop()
+    infra.down()
 
-        print(f"wrote {write_catalogue()}")
-        return
-    if args.command == "down":
-        services.stop()
-        infra.down()
-        return
+
+@app.command()
+def stack() -> None:
+    """Start only Kafka, FerretDB and the mail server."""
+    infra.up()
+
+
+@app.command()
+def demo(requests: Annotated[int, typer.Option(help="how many initial conference requests")] = 5) -> None:
+    """Start everything and follow a handful of conference requests through the four services."""
+    from cpc_stack.demo import run_demo
+
     endpoints = infra.up()
-    if args.command == "stack":
-        return
     services.start(endpoints)
-    if args.command == "demo":
-        from cpc_stack.demo import run_demo
+    run_demo(endpoints, requests)
 
-        run_demo(endpoints, args.requests)
+
+@app.command()
+def simulate(
+    profile: Annotated[str, typer.Option(help="gloucestershire (2022) or essex (2020)")] = "gloucestershire",
+    days: Annotated[int, typer.Option(min=1, max=366, help="simulated days")] = 30,
+    seed: Annotated[int, typer.Option(help="the same seed, the same workload")] = 2022,
+    speed: Annotated[float, typer.Option(min=0.5, help="simulated hours per real second")] = 10.0,
+    start: Annotated[str | None, typer.Option(help="first day, YYYY-MM-DD (default: the profile's)")] = None,
+) -> None:
+    """Run a council's period through the whole system on a simulated clock, then write the report."""
+    from cpc_stack.simulation.run import simulate_and_report
+
+    simulate_and_report(profile, days, seed, speed, date.fromisoformat(start) if start else None, console,
+                        progress_factory=lambda: Progress(TextColumn("{task.description}"), BarColumn(),
+                                                          MofNCompleteColumn(), TimeElapsedColumn(), console=console))
+
+
+@app.command()
+def status() -> None:
+    """What is running, and where."""
+    from cpc_stack import processes
+
+    endpoints = infra.endpoints()
+    console.print(f"Kafka {endpoints.kafka} · store {endpoints.mongodb} · mail {endpoints.maildir}")
+    for name in processes.running():
+        ready = services.is_ready(name) if name.partition("-")[0] in services.SERVICES else None
+        console.print(f"  {name:<16} {'ready' if ready else 'running' if ready is None else 'not ready'}")
+
+
+@app.command("replay-dlq")
+def replay_dlq(topic: Annotated[str, typer.Argument(help="e.g. casemgmt.events")]) -> None:
+    """Send the dead letters of a topic back to it (after a fix), once each."""
+    from cpc_stack.deadletters import replay
+
+    count = asyncio.run(replay(infra.endpoints().kafka, topic))
+    console.print(f"replayed {count} dead letters to {topic}")
+
+
+@app.command()
+def asyncapi() -> None:
+    """Write the AsyncAPI event catalogue to docs/asyncapi/catalogue.json."""
+    from cpc_stack.docs import write_catalogue
+
+    console.print(f"wrote {write_catalogue()}")
+
+
+@app.command()
+def token(
+    role: Annotated[str, typer.Option(help="chair, coordinator, manager or agency")] = "coordinator",
+    subject: str = "local-user",
+    chair_id: Annotated[str | None, typer.Option("--chair-id")] = None,
+    agency: str | None = None,
+) -> None:
+    """Print a bearer token for the local APIs."""
+    from cpc_shared.http import issue_token
+
+    print(issue_token(infra.staff_token_secret(), subject=subject, role=role, chair_id=chair_id, agency=agency))
+
+
+def main() -> None:
+    app()
 
 
 if __name__ == "__main__":

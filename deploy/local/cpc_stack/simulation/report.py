@@ -1,0 +1,209 @@
+"""The run's report: figures read from the services' own stores, a terminal summary, and an HTML page
+with charts (inline SVG: it opens anywhere, with nothing to fetch)."""
+
+from __future__ import annotations
+
+import html
+from collections import Counter, defaultdict
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pymongo import AsyncMongoClient
+
+from cpc_shared.profile import Profile
+
+NATIONAL_INITIAL_ON_TIME = 0.814  # England, 2024-25, Children in Need census
+MODES = ("in_person", "hybrid", "virtual")
+COLOURS = {"in_person": "#1d70b8", "hybrid": "#00703c", "virtual": "#f47738", "on_time": "#00703c",
+           "late": "#f47738", "missing": "#d4351c", "bar": "#1d70b8", "national": "#505a5f"}
+
+
+async def gather(mongodb_url: str, prefix: str, profile: Profile, start: date, days: int) -> dict[str, Any]:
+    """Every figure of the report, from the services' databases."""
+    zone = ZoneInfo(profile.timezone)
+    client: AsyncMongoClient = AsyncMongoClient(mongodb_url, tz_aware=True)
+    try:
+        conferences = [c async for c in client[f"{prefix}_scheduling"]["conferences"].find({}, {"outbox": 0})]
+        bookings = [b async for b in client[f"{prefix}_rooms"]["bookings"].find({"status": "booked"}, {"outbox": 0})]
+        reports = [r async for r in client[f"{prefix}_reports"]["reports"].find({}, {"outbox": 0, "versions": 0})]
+        messages = [m async for m in client[f"{prefix}_notifications"]["messages"].find({}, {"outbox": 0})]
+    finally:
+        await client.close()
+    end = start + timedelta(days=days)
+    held = [c for c in conferences if c.get("starts_at") and c["status"] in ("scheduled", "held", "moving")
+            and start <= c["starts_at"].astimezone(zone).date() < end]
+
+    def on_time(c: dict[str, Any]) -> bool:
+        return c["starts_at"].astimezone(zone).date() <= date.fromisoformat(c["statutory_deadline"])
+
+    by_kind: dict[str, dict[str, int]] = {}
+    for c in held:
+        figures = by_kind.setdefault(c["conference_type"], {"conferences": 0, "on_time": 0})
+        figures["conferences"] += 1
+        figures["on_time"] += on_time(c)
+    per_office_day: dict[str, Counter[str]] = defaultdict(Counter)
+    modes_by_day: dict[str, Counter[str]] = defaultdict(Counter)
+    for c in held:
+        day = c["starts_at"].astimezone(zone).date().isoformat()
+        per_office_day[c.get("office_id") or "online"][day] += 1
+        modes_by_day[day][c["attendance_mode"]] += 1
+    working_days = sum(1 for n in range(days) if (start + timedelta(days=n)).weekday() < 5)
+    room_use = []
+    for office in profile.offices:
+        open_hours = (datetime.combine(date.min, office.opening_hours.end)
+                      - datetime.combine(date.min, office.opening_hours.start)).seconds / 3600
+        for room in office.rooms:
+            booked = sum((b["ends_at"] - b["starts_at"]).seconds / 3600 for b in bookings if b["room_id"] == room.id
+                         and start <= b["starts_at"].astimezone(zone).date() < end)
+            room_use.append({"room": f"{office.name.split(' district')[0]} · {room.name}",
+                             "share": booked / (open_hours * working_days) if working_days else 0.0})
+    report_states: dict[str, Counter[str]] = defaultdict(Counter)
+    now_reports = [r for r in reports if r["status"] != "withdrawn" and start <= r["due_at"].astimezone(zone).date() < end]
+    for r in now_reports:
+        state = "missing" if r["status"] == "requested" else ("late" if r.get("late") else "on_time")
+        report_states[r["agency"]][state] += 1
+    channels = Counter((m.get("channel", "none"), m["purpose"]) for m in messages if m["status"] == "sent")
+    policy_switches = [(p.effective_from, p.attendance) for p in profile.policies if start < p.effective_from < end]
+    late = sorted(({"conference_id": c["_id"], "kind": c["conference_type"], "deadline": c["statutory_deadline"],
+                    "held": c["starts_at"].astimezone(zone).date().isoformat(),
+                    "reason": c.get("late_reason") or "unknown"} for c in held if not on_time(c)),
+                  key=lambda row: row["held"])
+    return {"council": profile.council, "start": start.isoformat(), "days": days, "by_kind": by_kind,
+            "per_office_day": {k: dict(v) for k, v in per_office_day.items()},
+            "modes_by_day": {k: dict(v) for k, v in sorted(modes_by_day.items())}, "room_use": room_use,
+            "reports": {k: dict(v) for k, v in report_states.items()},
+            "messages": [{"channel": ch, "purpose": pu, "count": n} for (ch, pu), n in sorted(channels.items())],
+            "policy_switches": [(d.isoformat(), dict(a)) for d, a in policy_switches], "late": late,
+            "conferences_in_store": len(conferences)}
+
+
+def share(figures: dict[str, int] | None) -> float | None:
+    return figures["on_time"] / figures["conferences"] if figures and figures["conferences"] else None
+
+
+def summary(figures: dict[str, Any]) -> str:
+    lines = [f"{figures['council']}: {figures['days']} days from {figures['start']}"]
+    initial = figures["by_kind"].get("initial")
+    first = share(initial)
+    lines.append(f"  initial conferences held within 15 working days: "
+                 f"{'-' if first is None else f'{first:.1%}'} of {initial['conferences'] if initial else 0}"
+                 f"  (England 2024-25: {NATIONAL_INITIAL_ON_TIME:.1%})")
+    review = figures["by_kind"].get("review")
+    lines.append(f"  reviews on time: {'-' if share(review) is None else f'{share(review):.1%}'} of "
+                 f"{review['conferences'] if review else 0}")
+    totals = Counter()
+    for states in figures["reports"].values():
+        totals.update(states)
+    lines.append(f"  reports: {totals['on_time']} on time, {totals['late']} late, {totals['missing']} missing")
+    lines.append(f"  messages sent: {sum(m['count'] for m in figures['messages'])}; "
+                 f"conferences past their deadline: {len(figures['late'])}")
+    return "\n".join(lines)
+
+
+# HTML ----------------------------------------------------------------------------------------
+
+
+def _bars(rows: list[tuple[str, float]], *, maximum: float | None = None, fmt: str = "{:.0%}",
+          reference: tuple[str, float] | None = None, width: int = 640) -> str:
+    """A horizontal bar chart."""
+    maximum = maximum or max([v for _, v in rows] + [reference[1] if reference else 0] + [1e-9])
+    label_w, bar_w, row_h = 230, width - 300, 24
+    height = row_h * len(rows) + 10
+    parts = [f'<svg class="chart" width="{width}" height="{height}" role="img">']
+    for i, (label, value) in enumerate(rows):
+        y = 5 + i * row_h
+        w = bar_w * value / maximum
+        parts.append(f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end">{html.escape(label)}</text>'
+                     f'<rect x="{label_w}" y="{y + 3}" width="{w:.1f}" height="{row_h - 8}" fill="{COLOURS["bar"]}"/>'
+                     f'<text x="{label_w + w + 5:.1f}" y="{y + 15}">{fmt.format(value)}</text>')
+    if reference:
+        x = label_w + bar_w * reference[1] / maximum
+        parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="0" y2="{height}" stroke="{COLOURS["national"]}" '
+                     f'stroke-dasharray="4 3"/><text x="{x + 4:.1f}" y="{height - 2}" font-size="11">'
+                     f'{html.escape(reference[0])}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _stacked(columns: list[tuple[str, dict[str, int]]], keys: tuple[str, ...], *, markers: list[str] = (),
+             width: int = 760) -> str:
+    """Vertical stacked bars, one per column (day or agency), with optional marked columns."""
+    height, bottom, left = 220, 180, 30
+    top = max([sum(c.values()) for _, c in columns] + [1])
+    step = (width - left - 10) / max(len(columns), 1)
+    parts = [f'<svg class="chart" width="{width}" height="{height}" role="img">']
+    for i, (label, counts) in enumerate(columns):
+        x, y = left + i * step, bottom
+        for key in keys:
+            h = 160 * counts.get(key, 0) / top
+            y -= h
+            if h:
+                parts.append(f'<rect x="{x + 1:.1f}" y="{y:.1f}" width="{max(step - 2, 1):.1f}" height="{h:.1f}" '
+                             f'fill="{COLOURS[key]}"><title>{html.escape(label)} {key}: {counts[key]}</title></rect>')
+        if label in markers:
+            parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="10" y2="{bottom}" stroke="#0b0c0c" stroke-width="2"/>'
+                         f'<text x="{x + 3:.1f}" y="20" font-size="11">policy from {html.escape(label)}</text>')
+        if len(columns) <= 12 or i % max(len(columns) // 10, 1) == 0:
+            parts.append(f'<text x="{x:.1f}" y="{bottom + 14}" font-size="10">{html.escape(label[-5:])}</text>')
+    legend = "".join(f'<rect x="{left + 110 * n}" y="{bottom + 24}" width="10" height="10" fill="{COLOURS[k]}"/>'
+                     f'<text x="{left + 110 * n + 14}" y="{bottom + 33}" font-size="11">{k.replace("_", " ")}</text>'
+                     for n, k in enumerate(keys))
+    parts.append(legend + "</svg>")
+    return "".join(parts)
+
+
+def render_html(figures: dict[str, Any]) -> str:
+    initial, review = figures["by_kind"].get("initial"), figures["by_kind"].get("review")
+    timeliness = [(f"initial ({initial['conferences'] if initial else 0})", share(initial) or 0.0),
+                  (f"review ({review['conferences'] if review else 0})", share(review) or 0.0)]
+    offices = sorted(figures["per_office_day"].items(), key=lambda kv: -sum(kv[1].values()))
+    days = sorted({d for counts in figures["per_office_day"].values() for d in counts})
+    office_table = "<table><tr><th>office</th>" + "".join(f"<th>{d[5:]}</th>" for d in days) + "<th>all</th></tr>"
+    for office, counts in offices:
+        cells = "".join(f'<td style="background:rgba(29,112,184,{min(counts.get(d, 0) / 6, 1):.2f})">'
+                        f'{counts.get(d, "")}</td>' for d in days)
+        office_table += f"<tr><th>{html.escape(office)}</th>{cells}<td>{sum(counts.values())}</td></tr>"
+    office_table += "</table>"
+    switches = [d for d, _ in figures["policy_switches"]]
+    mode_days = [(d, counts) for d, counts in figures["modes_by_day"].items()]
+    marker_days = [d for d in switches if d in figures["modes_by_day"]]
+    reports = sorted(figures["reports"].items())
+    message_rows = [(f"{m['purpose']} by {m['channel']}", m["count"]) for m in figures["messages"]]
+    late_rows = "".join(f"<tr><td>{html.escape(r['conference_id'])}</td><td>{r['kind']}</td><td>{r['deadline']}</td>"
+                        f"<td>{r['held']}</td><td>{html.escape(r['reason'].replace('_', ' '))}</td></tr>"
+                        for r in figures["late"]) or "<tr><td colspan=5>None: every conference within its deadline.</td></tr>"
+    switch_text = "; ".join(f"{d}: " + ", ".join(f"{k.replace('_', ' ')} {v.replace('_', ' ')}" for k, v in a.items())
+                            for d, a in figures["policy_switches"]) or "no change of policy in this period"
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Conferences: {html.escape(figures['council'])}</title>
+<style>
+body {{ font-family: Arial, sans-serif; color: #0b0c0c; margin: 2em; max-width: 1000px; }}
+h1 {{ font-size: 1.6em; }} h2 {{ margin-top: 2em; border-bottom: 1px solid #b1b4b6; }}
+.chart text {{ font-size: 12px; fill: #0b0c0c; }} table {{ border-collapse: collapse; font-size: 12px; }}
+td, th {{ border: 1px solid #b1b4b6; padding: 2px 5px; text-align: center; }} .big {{ font-size: 2.2em; font-weight: bold; }}
+</style></head><body>
+<h1>{html.escape(figures['council'])}: {figures['days']} days from {figures['start']}</h1>
+<p class="big">{(share(initial) or 0):.0%} of initial conferences within 15 working days</p>
+<p>England, 2024-25: {NATIONAL_INITIAL_ON_TIME:.1%}. Every figure here is read from the services' own stores.</p>
+<h2>Held on time</h2>
+{_bars(timeliness, maximum=1.0, reference=("England, initial, 81.4%", NATIONAL_INITIAL_ON_TIME))}
+<h2>Conferences per office and day</h2>
+{office_table}
+<h2>Room use (share of opening hours booked, working days)</h2>
+{_bars([(r['room'], r['share']) for r in figure_rooms(figures)], maximum=1.0)}
+<h2>Attendance modes over time</h2>
+<p>{html.escape(switch_text)}</p>
+{_stacked(mode_days, MODES, markers=marker_days)}
+<h2>Reports by agency</h2>
+{_stacked([(agency, states) for agency, states in reports], ("on_time", "late", "missing"))}
+<h2>Messages by channel and purpose</h2>
+{_bars(message_rows, fmt="{:.0f}") if message_rows else "<p>No messages.</p>"}
+<h2>Conferences past their deadline</h2>
+<table><tr><th>conference</th><th>kind</th><th>deadline</th><th>held</th><th>reason</th></tr>{late_rows}</table>
+</body></html>
+"""
+
+
+def figure_rooms(figures: dict[str, Any]) -> list[dict[str, Any]]:
+    return sorted(figures["room_use"], key=lambda r: -r["share"])

@@ -1,0 +1,50 @@
+"""`cpc simulate`: the stack, the simulated period, the report on screen and in HTML."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import Progress
+
+from cpc_shared.profile import load_profile
+from cpc_stack import infra, services
+from cpc_stack.paths import RUN
+from cpc_stack.simulation.report import gather, render_html, summary
+from cpc_stack.simulation.runner import Simulation, default_run, events_file
+
+REPORTS = RUN / "reports"
+
+
+def simulate_and_report(profile: str, days: int, seed: int, speed: float, start: date | None, console: Console,
+                        progress_factory: Callable[[], Progress]) -> Path:
+    endpoints = infra.up()
+    run = default_run(profile, days, seed, speed, start)
+    console.print(f"Simulating {profile} for {days} days from {run.start} (seed {seed}); "
+                  f"databases {run.database_prefix}_*")
+    with progress_factory() as progress:
+        task = progress.add_task("simulated days", total=days)
+
+        def advance(done: int, total: int, day: str) -> None:
+            progress.update(task, completed=done, description=f"simulated {day}")
+
+        simulation = Simulation(run, endpoints, advance)
+        try:
+            watcher = asyncio.run(simulation.execute())
+        finally:
+            services.stop()
+    figures = asyncio.run(gather(endpoints.mongodb, run.database_prefix, load_profile(run.profile_path), run.start,
+                                 days))
+    REPORTS.mkdir(parents=True, exist_ok=True)
+    name = f"{profile}-{run.start.isoformat()}-{days}d-seed{seed}"
+    page = REPORTS / f"{name}.html"
+    page.write_text(render_html(figures))
+    events_file(watcher, REPORTS / f"{name}.events.jsonl")
+    console.print(summary(figures))
+    console.print(f"Published {simulation.published} case-management events; the services published "
+                  f"{sum(1 for s in watcher.seen if s.topic.startswith('cpc.'))} events.")
+    console.print(f"Report: {page}")
+    return page

@@ -1,0 +1,177 @@
+"""Runs a simulated period: the services on a shared simulated clock, the workload published as the
+case-management system and the agencies would, hour by hour, then the report."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time as wall
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from cpc_shared.calendar import WorkingDayCalendar
+from cpc_shared.contracts import Topics
+from cpc_shared.http import issue_token
+from cpc_shared.profile import load_profile
+from cpc_stack import casemgmt, infra, services
+from cpc_stack.observe import Watcher
+from cpc_stack.paths import REPO, RUN
+from cpc_stack.simulation.workload import Workload
+
+DAY_START, DAY_END = time(8, 0), time(18, 0)
+REPORTS_API = f"http://127.0.0.1:{services.SERVICES['reports']}/api"
+PROFILES = {"gloucestershire": ("profiles/gloucestershire-2022.yaml", date(2022, 5, 3)),
+            "essex": ("profiles/essex-2020.yaml", date(2020, 3, 23))}
+
+
+@dataclass
+class Run:
+    profile_name: str
+    profile_path: Path
+    start: date
+    days: int
+    seed: int
+    speed: float  # simulated hours per real second
+    database_prefix: str
+    watcher: Watcher | None = None
+
+
+class Simulation:
+    def __init__(self, run: Run, endpoints: infra.Endpoints, progress: Callable[[int, int, str], None]) -> None:
+        self.run, self.endpoints, self.progress = run, endpoints, progress
+        self.profile = load_profile(run.profile_path)
+        self.zone = ZoneInfo(self.profile.timezone)
+        self.calendar = WorkingDayCalendar(self.profile.closure_days)
+        self.workload = Workload(self.profile, run.seed, self.calendar)
+        self.clock_file = RUN / "simulation-clock-offset"
+        self.outcomes_sent: set[str] = set()
+        self.cancelled: set[str] = set()
+        self.moved: set[str] = set()
+        self.submissions: dict[str, tuple[datetime | None, dict[str, Any]]] = {}
+        self.submitted: set[str] = set()
+        self.published = 0
+
+    def set_clock(self, now: datetime) -> None:
+        self.clock_file.write_text(str((now - datetime.now(UTC)).total_seconds()))
+
+    def service_env(self) -> dict[str, str]:
+        return {"CPC_DATABASE_PREFIX": self.run.database_prefix, "CPC_PROFILE_PATH": str(self.run.profile_path),
+                "CPC_CLOCK_OFFSET_FILE": str(self.clock_file), "CPC_TIMER_POLL_SECONDS": "0.5",
+                "CPC_OUTBOX_POLL_SECONDS": "0.2"}
+
+    async def execute(self) -> Watcher:
+        first = datetime.combine(self.run.start, DAY_START, tzinfo=self.zone)
+        self.set_clock(first)
+        services.stop()
+        services.start(self.endpoints, extra_env=self.service_env())
+        async with Watcher(self.endpoints.kafka, [name for t in Topics.ALL for name in (t, Topics.dead_letter(t))]
+                           ) as watcher:
+            self.run.watcher = watcher
+            async with httpx.AsyncClient(timeout=30) as http:
+                for index in range(self.run.days):
+                    day = self.run.start + timedelta(days=index)
+                    await self.simulate_day(day, watcher, http)
+                    self.progress(index + 1, self.run.days, day.isoformat())
+                end = datetime.combine(self.run.start + timedelta(days=self.run.days), DAY_START, tzinfo=self.zone)
+                self.set_clock(end)
+                await self.settle(watcher)
+        return watcher
+
+    async def simulate_day(self, day: date, watcher: Watcher, http: httpx.AsyncClient) -> None:
+        working = self.calendar.is_working_day(day)
+        hours = range(DAY_START.hour, DAY_END.hour + 1) if working else [DAY_START.hour]
+        for hour in hours:
+            now = datetime.combine(day, time(hour), tzinfo=self.zone)
+            self.set_clock(now)
+            items: list[tuple[str, dict[str, Any]]] = []
+            if working and hour in (9, 11, 14):
+                items += [("casemgmt.ConferenceRequested.v1", r) for r in self.workload.initial_requests(day, now)
+                          if self.workload.chance(1 / 3) or hour == 9]
+            if working and hour == 10:
+                items += [("casemgmt.ConferenceRequested.v1", r) for r in self.workload.legacy_reviews(day, now)]
+            items += self.outcomes_and_changes(watcher, now)
+            if items:
+                await casemgmt.publish(self.endpoints.kafka, items)
+                self.published += len(items)
+            await self.submit_reports(watcher, now, http)
+            await asyncio.sleep(1 / self.run.speed)
+
+    def latest_conferences(self, watcher: Watcher) -> dict[str, dict[str, Any]]:
+        latest: dict[str, dict[str, Any]] = {}
+        for seen in watcher.seen:
+            if seen.type in ("cpc.ConferenceScheduled.v1", "cpc.ConferenceRescheduled.v1"):
+                known = latest.get(seen.data["conference_id"])
+                if known is None or seen.data["version"] >= known["version"]:
+                    latest[seen.data["conference_id"]] = seen.data
+            elif seen.type == "cpc.ConferenceCancelled.v1":
+                self.cancelled.add(seen.data["conference_id"])
+        return latest
+
+    def outcomes_and_changes(self, watcher: Watcher, now: datetime) -> list[tuple[str, dict[str, Any]]]:
+        items: list[tuple[str, dict[str, Any]]] = []
+        for cid, conference in self.latest_conferences(watcher).items():
+            if cid in self.cancelled or cid in self.outcomes_sent:
+                continue
+            starts = datetime.fromisoformat(conference["starts_at"])
+            if datetime.fromisoformat(conference["ends_at"]) <= now:
+                waived = self.profile.policy_on(starts.date()).quoracy_waived
+                items.append(("casemgmt.ConferenceOutcomeRecorded.v1", self.workload.outcome(conference, waived)))
+                self.outcomes_sent.add(cid)
+            elif cid not in self.moved and starts - now > timedelta(days=3) and now.hour == 12:
+                self.moved.add(cid)  # decided once per conference
+                if self.workload.chance(0.02):
+                    items.append(("casemgmt.ConferenceCancellationRequested.v1", {
+                        "case_id": conference["case_id"], "conference_id": cid, "reason": "Simulated: no longer needed"}))
+                elif self.workload.chance(0.02):
+                    items.append(("casemgmt.CaseDetailsChanged.v1", {
+                        "case_id": conference["case_id"], "family": self.workload.moved_family()}))
+        return items
+
+    async def submit_reports(self, watcher: Watcher, now: datetime, http: httpx.AsyncClient) -> None:
+        for seen in watcher.seen:
+            if seen.type == "cpc.ReportRequested.v1" and seen.data["report_id"] not in self.submissions:
+                due = datetime.fromisoformat(seen.data["due_at"])
+                self.submissions[seen.data["report_id"]] = (
+                    self.workload.report_submission_time(seen.data["agency"], due, now), seen.data)
+            elif seen.type == "cpc.ReportWithdrawn.v1":
+                self.submitted.add(seen.data["report_id"])
+        for report_id, (at, report) in self.submissions.items():
+            if at is None or at > now or report_id in self.submitted:
+                continue
+            self.submitted.add(report_id)
+            token = issue_token(infra.staff_token_secret(), subject=f"{report['agency']}-sim", role="agency",
+                                agency=report["agency"])
+            await http.post(f"{REPORTS_API}/reports/{report_id}/submissions",
+                            headers={"Authorization": f"Bearer {token}"},
+                            files={"file": ("report.pdf", b"%PDF-1.7\n% simulated report\n", "application/pdf")})
+
+    async def settle(self, watcher: Watcher, quiet_for: float = 6.0, limit: float = 120.0) -> None:
+        """Wait until the services have finished what the last hours started."""
+        started = wall.monotonic()
+        seen = -1
+        while wall.monotonic() - started < limit:
+            if len(watcher.seen) == seen:
+                await asyncio.sleep(quiet_for)
+                if len(watcher.seen) == seen:
+                    return
+            seen = len(watcher.seen)
+            await asyncio.sleep(1)
+
+
+def events_file(watcher: Watcher, path: Path) -> None:
+    """Keep what the topics carried beside the report, for checking its figures later."""
+    path.write_text("\n".join(json.dumps({"topic": s.topic, "type": s.type, "key": s.key,
+                                          "id": s.headers.get("ce_id"), "data": s.data}) for s in watcher.seen))
+
+
+def default_run(profile: str, days: int, seed: int, speed: float, start: date | None = None) -> Run:
+    path, default_start = PROFILES[profile]
+    stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+    return Run(profile_name=profile, profile_path=REPO / path, start=start or default_start, days=days, seed=seed,
+               speed=speed, database_prefix=f"cpc_sim_{stamp}")
