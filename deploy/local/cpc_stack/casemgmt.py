@@ -70,13 +70,17 @@ def record(event_type: str, data: dict[str, Any], key: str, *, event_id: str | N
     return list(headers.items()), key_bytes, value
 
 
-async def publish(bootstrap: str, items: list[tuple[str, dict[str, Any]]]) -> None:
-    """Publish (type, data) pairs to the inbound topic, keyed by case id."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
-    await producer.start()
+async def publish(bootstrap: str, items: list[tuple[str, dict[str, Any]]],
+                  producer: AIOKafkaProducer | None = None) -> None:
+    """Publish (type, data) pairs to the inbound topic, keyed by case id (with `producer`, if one is open)."""
+    own = producer is None
+    if own:
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+        await producer.start()
     try:
         for event_type, data in items:
             headers, key, value = record(event_type, data, data["case_id"])
             await producer.send_and_wait(Topics.CASEMGMT, value, key=key, headers=headers)
     finally:
-        await producer.stop()
+        if own:
+            await producer.stop()

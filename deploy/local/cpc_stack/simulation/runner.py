@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+from aiokafka import AIOKafkaProducer
 
 from cpc_shared.calendar import WorkingDayCalendar
 from cpc_shared.contracts import Topics
@@ -73,6 +74,9 @@ class Simulation:
         async with Watcher(self.endpoints.kafka, [name for t in Topics.ALL for name in (t, Topics.dead_letter(t))]
                            ) as watcher:
             self.run.watcher = watcher
+            self.producer = AIOKafkaProducer(bootstrap_servers=self.endpoints.kafka, acks="all",
+                                             enable_idempotence=True)
+            await self.producer.start()
             async with httpx.AsyncClient(timeout=30) as http:
                 for index in range(self.run.days):
                     day = self.run.start + timedelta(days=index)
@@ -81,6 +85,7 @@ class Simulation:
                 end = datetime.combine(self.run.start + timedelta(days=self.run.days), DAY_START, tzinfo=self.zone)
                 self.set_clock(end)
                 await self.settle(watcher)
+            await self.producer.stop()
         return watcher
 
     async def simulate_day(self, day: date, watcher: Watcher, http: httpx.AsyncClient) -> None:
@@ -97,7 +102,7 @@ class Simulation:
                 items += [("casemgmt.ConferenceRequested.v1", r) for r in self.workload.legacy_reviews(day, now)]
             items += self.outcomes_and_changes(watcher, now)
             if items:
-                await casemgmt.publish(self.endpoints.kafka, items)
+                await casemgmt.publish(self.endpoints.kafka, items, self.producer)
                 self.published += len(items)
             await self.submit_reports(watcher, now, http)
             await asyncio.sleep(1 / self.run.speed)
