@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from faststream.kafka import KafkaBroker
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
 from cpc_shared.contracts.outbound import OutboundEvent
@@ -27,6 +28,7 @@ from cpc_shared.logging import get_logger
 
 log = get_logger(__name__)
 TAKEOVER = timedelta(seconds=20)
+PULL_BATCH = 200
 _writer = {"id": "local"}
 
 
@@ -79,20 +81,39 @@ class OutboxRelay:
                 pass
 
     async def drain(self) -> int:
-        """Publish what is pending once (this process's entries, and any another left too long)."""
+        """Publish what is pending once (this process's entries, and any another left too long).
+
+        Entries are published first and pulled afterwards in batches, under one turn of the write lock
+        each: a busy service holds that lock most of the time, and a turn per entry let the relay fall
+        far behind (measured: 900 of 1,200 notifications unpublished at the end of a simulated fortnight).
+        The pending documents are read in full before anything is published or written: a cursor left
+        open while the same database is written wedged FerretDB's SQLite backend (seen in a simulation).
+        """
         published = 0
         for name in self._collections:
             collection = self._db[name]
-            async for document in collection.find({"outbox.0": {"$exists": True}}, {"outbox": 1}):
-                orphaned_before = datetime.now(UTC) - TAKEOVER
+            done: list[tuple[Any, dict[str, Any]]] = []
+            pending = await collection.find({"outbox.0": {"$exists": True}}, {"outbox": 1}).to_list()
+            orphaned_before = datetime.now(UTC) - TAKEOVER
+            for document in pending:
                 for entry in document["outbox"]:
                     if entry.get("writer") != _writer["id"] and entry.get("written_at", orphaned_before) > orphaned_before:
                         continue  # the replica that wrote it will publish it
                     await self._publish(entry)
-                    async with self._lock:
-                        await collection.update_one({"_id": document["_id"]}, {"$pull": {"outbox": entry}})
+                    done.append((document["_id"], entry))
                     published += 1
+                if len(done) >= PULL_BATCH:
+                    await self._pull(collection, done)
+                    done = []
+            await self._pull(collection, done)
         return published
+
+    async def _pull(self, collection: AsyncCollection, done: list[tuple[Any, dict[str, Any]]]) -> None:
+        """Remove published entries; a crash before this republishes them with the same ids."""
+        if done:
+            async with self._lock:
+                for document_id, entry in done:  # one update each: FerretDB 1.24 hung on a bulk write of these
+                    await collection.update_one({"_id": document_id}, {"$pull": {"outbox": entry}})
 
     async def _publish(self, entry: dict[str, Any]) -> None:
         headers, key, value = encode(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import socket
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -120,6 +121,7 @@ class Service:
         async def after_startup() -> None:
             await self.relay.start()
             tasks.extend(asyncio.create_task(job()) for job in self._background)
+            asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, _dump_tasks)
             log.info("service_started", port=self.settings.http_port)
 
         async def on_shutdown() -> None:
@@ -150,3 +152,15 @@ class Service:
             access_log=False,
             timeout_graceful_shutdown=10,
         )
+
+
+def _dump_tasks() -> None:
+    """`kill -USR1 <pid>`: log where every task of the process is waiting (for an operator's diagnosis)."""
+    for task in asyncio.all_tasks():
+        stack, awaited = [], task.get_coro()
+        while awaited is not None and len(stack) < 20:
+            frame = getattr(awaited, "cr_frame", None) or getattr(awaited, "gi_frame", None)
+            if frame is not None:
+                stack.append(f"{frame.f_code.co_filename.rsplit('/', 2)[-1]}:{frame.f_lineno} {frame.f_code.co_name}")
+            awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "gi_yieldfrom", None)
+        log.warning("task_stack", task=task.get_name(), stack=stack)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date
+from enum import Enum
 from typing import Annotated
 
 import typer
@@ -11,6 +12,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from cpc_stack import infra, services
+
+class Council(str, Enum):
+    gloucestershire = "gloucestershire"
+    essex = "essex"
+
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
 console = Console()
@@ -47,7 +53,8 @@ def demo(requests: Annotated[int, typer.Option(help="how many initial conference
 
 @app.command()
 def simulate(
-    profile: Annotated[str, typer.Option(help="gloucestershire (2022) or essex (2020)")] = "gloucestershire",
+    profile: Annotated[Council, typer.Option(help="the council profile: Gloucestershire 2022 or Essex 2020")] = (
+        Council.gloucestershire),
     days: Annotated[int, typer.Option(min=1, max=366, help="simulated days")] = 30,
     seed: Annotated[int, typer.Option(help="the same seed, the same workload")] = 2022,
     speed: Annotated[float, typer.Option(min=0.5, help="simulated hours per real second")] = 10.0,
@@ -56,7 +63,7 @@ def simulate(
     """Run a council's period through the whole system on a simulated clock, then write the report."""
     from cpc_stack.simulation.run import simulate_and_report
 
-    simulate_and_report(profile, days, seed, speed, date.fromisoformat(start) if start else None, console,
+    simulate_and_report(profile.value, days, seed, speed, date.fromisoformat(start) if start else None, console,
                         progress_factory=lambda: Progress(TextColumn("{task.description}"), BarColumn(),
                                                           MofNCompleteColumn(), TimeElapsedColumn(), console=console))
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 
 @dataclass(frozen=True)
@@ -89,3 +90,22 @@ class Watcher:
                 return False
             await asyncio.sleep(0.2)
         return True
+
+
+async def consumer_lag(bootstrap: str, prefix: str = "cpc-") -> dict[str, int]:
+    """Records each of the services' consumer groups has still to handle (end offset minus committed)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        groups = [group for group, _ in await admin.list_consumer_groups() if group.startswith(prefix)]
+        committed = {group: await admin.list_consumer_group_offsets(group) for group in groups}
+    finally:
+        await admin.close()
+    topics = sorted({tp.topic for offsets in committed.values() for tp in offsets})
+    ends = await end_offsets(bootstrap, topics) if topics else {}
+    lag = {}
+    for group, offsets in committed.items():
+        topic_of_group = {tp.topic for tp in offsets}
+        lag[group] = sum(end - (offsets[tp].offset if tp in offsets else 0)
+                         for tp, end in ends.items() if tp.topic in topic_of_group)
+    return lag

@@ -157,7 +157,7 @@ class Postroom:
     async def send_due(self) -> None:
         """Reminders (for the conference as it stands now) and texts held back from quiet hours."""
         now = self.clock.now()
-        async for timer in self.timers.find({"status": "waiting", "due_at": {"$lte": now}}):
+        for timer in await self.timers.find({"status": "waiting", "due_at": {"$lte": now}}).to_list():
             snapshot = await self.conferences.find_one({"_id": timer["conference_id"]})
             current = snapshot and snapshot.get("status") == "scheduled" and snapshot["version"] == timer["version"]
             if current and timer["purpose"].startswith("reminder"):

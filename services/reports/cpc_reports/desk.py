@@ -105,7 +105,7 @@ class ReportsDesk:
 
     async def conference_cancelled(self, conference_id: str) -> None:
         now = self.clock.now()
-        async for report in self.reports.find({"conference_id": conference_id, "status": {"$in": list(OPEN)}}):
+        for report in await self.reports.find({"conference_id": conference_id, "status": {"$in": list(OPEN)}}).to_list():
             withdrawn = ReportWithdrawn(conference_id=conference_id, report_id=report["_id"], agency=report["agency"],
                                         due_at=report["due_at"])
             await self.reports.update_one(
@@ -124,8 +124,8 @@ class ReportsDesk:
         for kind, time_field, flag in (("overdue", "due_at", "overdue_raised_at"),
                                        ("escalated", "escalate_at", "escalated_at")):
             now = self.clock.now()
-            async for report in self.reports.find({"status": "requested", time_field: {"$lte": now}, flag: None},
-                                                  {"outbox": 0, "versions": 0}):
+            for report in await self.reports.find({"status": "requested", time_field: {"$lte": now}, flag: None},
+                                                  {"outbox": 0, "versions": 0}).to_list():
                 fields = dict(conference_id=report["conference_id"], report_id=report["_id"],
                               agency=report["agency"], due_at=report["due_at"])
                 alert = ReportOverdue(**fields) if kind == "overdue" else \

@@ -98,7 +98,7 @@ class Bookings:
 
     async def release(self, query: dict[str, Any], reason: str) -> int:
         released_count = 0
-        async for booking in self.bookings.find({"status": {"$in": ["held", "booked"]}, **query}):
+        for booking in await self.bookings.find({"status": {"$in": ["held", "booked"]}, **query}).to_list():
             await release_room(self.db, booking["_id"])
             released = RoomReleased(conference_id=booking["conference_id"], booking_id=booking["_id"],
                                     office_id=booking["office_id"], room_id=booking["room_id"], reason=reason)

@@ -96,7 +96,7 @@ def build() -> Service:
             await cancel_upcoming({"case_id": outcome.case_id}, "plan_ended", envelope.id)
 
     async def cancel_upcoming(query: dict[str, Any], reason: str, cause: str) -> None:
-        async for conference in conferences.find({**query, "status": {"$in": list(UPCOMING)}}):
+        for conference in await conferences.find({**query, "status": {"$in": list(UPCOMING)}}).to_list():
             cancelled = ConferenceCancelled(conference_id=conference["_id"], case_id=conference["case_id"], reason=reason)
             result = await conferences.update_one(
                 {"_id": conference["_id"], "status": conference["status"]},
@@ -118,8 +118,8 @@ def build() -> Service:
         if change.family is None:
             return
         area = family_area(change.family)
-        async for conference in conferences.find({"case_id": change.case_id, "status": "scheduled",
-                                                   "attendance_mode": {"$ne": "virtual"}}):
+        for conference in await conferences.find({"case_id": change.case_id, "status": "scheduled",
+                                                   "attendance_mode": {"$ne": "virtual"}}).to_list():
             if FamilyArea.model_validate(conference["family_area"]) == area:
                 continue
             # Same time and chair, in the office nearest the family's new home.

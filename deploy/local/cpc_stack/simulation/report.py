@@ -6,17 +6,21 @@ from __future__ import annotations
 import html
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
+from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from pymongo import AsyncMongoClient
 
+from cpc_shared.calendar import WorkingDayCalendar
 from cpc_shared.profile import Profile
 
 NATIONAL_INITIAL_ON_TIME = 0.814  # England, 2024-25, Children in Need census
 MODES = ("in_person", "hybrid", "virtual")
+REPORT_STATES = ("on_time", "late", "missing", "outstanding")
+MISSING_AFTER_WORKING_DAYS = 2
 COLOURS = {"in_person": "#1d70b8", "hybrid": "#00703c", "virtual": "#f47738", "on_time": "#00703c",
-           "late": "#f47738", "missing": "#d4351c", "bar": "#1d70b8", "national": "#505a5f"}
+           "late": "#f47738", "missing": "#d4351c", "outstanding": "#b1b4b6", "bar": "#1d70b8", "national": "#505a5f"}
 
 
 async def gather(mongodb_url: str, prefix: str, profile: Profile, start: date, days: int) -> dict[str, Any]:
@@ -48,6 +52,9 @@ async def gather(mongodb_url: str, prefix: str, profile: Profile, start: date, d
         day = c["starts_at"].astimezone(zone).date().isoformat()
         per_office_day[c.get("office_id") or "online"][day] += 1
         modes_by_day[day][c["attendance_mode"]] += 1
+    for n in range(days):  # every working day has its column, so a policy's first day shows even when empty
+        if WorkingDayCalendar(profile.closure_days).is_working_day(start + timedelta(days=n)):
+            modes_by_day[(start + timedelta(days=n)).isoformat()].update({})
     working_days = sum(1 for n in range(days) if (start + timedelta(days=n)).weekday() < 5)
     room_use = []
     for office in profile.offices:
@@ -60,8 +67,16 @@ async def gather(mongodb_url: str, prefix: str, profile: Profile, start: date, d
                              "share": booked / (open_hours * working_days) if working_days else 0.0})
     report_states: dict[str, Counter[str]] = defaultdict(Counter)
     now_reports = [r for r in reports if r["status"] != "withdrawn" and start <= r["due_at"].astimezone(zone).date() < end]
+    # A report not in by the end is missing once it is two working days overdue; before that an agency that
+    # sends late may still send it, so it is counted apart, as outstanding.
+    calendar, last_day = WorkingDayCalendar(profile.closure_days), end - timedelta(days=1)
     for r in now_reports:
-        state = "missing" if r["status"] == "requested" else ("late" if r.get("late") else "on_time")
+        if r["status"] == "submitted":
+            state = "late" if r.get("late") else "on_time"
+        elif calendar.working_days_between(r["due_at"].astimezone(zone).date(), last_day) >= MISSING_AFTER_WORKING_DAYS:
+            state = "missing"
+        else:
+            state = "outstanding"
         report_states[r["agency"]][state] += 1
     channels = Counter((m.get("channel", "none"), m["purpose"]) for m in messages if m["status"] == "sent")
     policy_switches = [(p.effective_from, p.attendance) for p in profile.policies if start < p.effective_from < end]
@@ -95,7 +110,8 @@ def summary(figures: dict[str, Any]) -> str:
     totals = Counter()
     for states in figures["reports"].values():
         totals.update(states)
-    lines.append(f"  reports: {totals['on_time']} on time, {totals['late']} late, {totals['missing']} missing")
+    lines.append(f"  reports: {totals['on_time']} on time, {totals['late']} late, {totals['missing']} missing, "
+                 f"{totals['outstanding']} outstanding (under {MISSING_AFTER_WORKING_DAYS} working days overdue at the end)")
     lines.append(f"  messages sent: {sum(m['count'] for m in figures['messages'])}; "
                  f"conferences past their deadline: {len(figures['late'])}")
     return "\n".join(lines)
@@ -127,7 +143,7 @@ def _bars(rows: list[tuple[str, float]], *, maximum: float | None = None, fmt: s
 
 
 def _stacked(columns: list[tuple[str, dict[str, int]]], keys: tuple[str, ...], *, markers: list[str] = (),
-             width: int = 760) -> str:
+             tick: Callable[[str], str] = lambda day: day[5:], width: int = 760) -> str:
     """Vertical stacked bars, one per column (day or agency), with optional marked columns."""
     height, bottom, left = 220, 180, 30
     top = max([sum(c.values()) for _, c in columns] + [1])
@@ -145,7 +161,7 @@ def _stacked(columns: list[tuple[str, dict[str, int]]], keys: tuple[str, ...], *
             parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="10" y2="{bottom}" stroke="#0b0c0c" stroke-width="2"/>'
                          f'<text x="{x + 3:.1f}" y="20" font-size="11">policy from {html.escape(label)}</text>')
         if len(columns) <= 12 or i % max(len(columns) // 10, 1) == 0:
-            parts.append(f'<text x="{x:.1f}" y="{bottom + 14}" font-size="10">{html.escape(label[-5:])}</text>')
+            parts.append(f'<text x="{x:.1f}" y="{bottom + 14}" font-size="10">{html.escape(tick(label))}</text>')
     legend = "".join(f'<rect x="{left + 110 * n}" y="{bottom + 24}" width="10" height="10" fill="{COLOURS[k]}"/>'
                      f'<text x="{left + 110 * n + 14}" y="{bottom + 33}" font-size="11">{k.replace("_", " ")}</text>'
                      for n, k in enumerate(keys))
@@ -196,7 +212,9 @@ td, th {{ border: 1px solid #b1b4b6; padding: 2px 5px; text-align: center; }} .b
 <p>{html.escape(switch_text)}</p>
 {_stacked(mode_days, MODES, markers=marker_days)}
 <h2>Reports by agency</h2>
-{_stacked([(agency, states) for agency, states in reports], ("on_time", "late", "missing"))}
+<p>Reports due in the period, by what had happened to them at its end. Missing: not in, {MISSING_AFTER_WORKING_DAYS}
+or more working days after it was due. Outstanding: not in, due in the period's last working days.</p>
+{_stacked([(agency, states) for agency, states in reports], REPORT_STATES, tick=lambda a: a.replace("_", " "))}
 <h2>Messages by channel and purpose</h2>
 {_bars(message_rows, fmt="{:.0f}") if message_rows else "<p>No messages.</p>"}
 <h2>Conferences past their deadline</h2>

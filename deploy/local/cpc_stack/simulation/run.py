@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -42,8 +43,15 @@ def simulate_and_report(profile: str, days: int, seed: int, speed: float, start:
     name = f"{profile}-{run.start.isoformat()}-{days}d-seed{seed}"
     page = REPORTS / f"{name}.html"
     page.write_text(render_html(figures))
+    # The same figures for machines, with where they came from: the databases and the topics' record.
+    (REPORTS / f"{name}.figures.json").write_text(json.dumps(
+        {**figures, "database_prefix": run.database_prefix, "profile": profile, "seed": seed,
+         "settled": simulation.settled}, indent=1, default=str))
     events_file(watcher, REPORTS / f"{name}.events.jsonl")
     console.print(summary(figures))
+    if not simulation.settled:
+        console.print("[yellow]The services had not caught up 10 minutes after the period ended: the figures "
+                      "are what the stores held when the run stopped.[/yellow]")
     console.print(f"Published {simulation.published} case-management events; the services published "
                   f"{sum(1 for s in watcher.seen if s.topic.startswith('cpc.'))} events.")
     console.print(f"Report: {page}")

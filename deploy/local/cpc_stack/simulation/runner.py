@@ -15,13 +15,14 @@ from zoneinfo import ZoneInfo
 
 import httpx
 from aiokafka import AIOKafkaProducer
+from pymongo import AsyncMongoClient
 
 from cpc_shared.calendar import WorkingDayCalendar
 from cpc_shared.contracts import Topics
 from cpc_shared.http import issue_token
 from cpc_shared.profile import load_profile
 from cpc_stack import casemgmt, infra, services
-from cpc_stack.observe import Watcher
+from cpc_stack.observe import Watcher, consumer_lag
 from cpc_stack.paths import REPO, RUN
 from cpc_stack.simulation.workload import Workload
 
@@ -57,6 +58,7 @@ class Simulation:
         self.submissions: dict[str, tuple[datetime | None, dict[str, Any]]] = {}
         self.submitted: set[str] = set()
         self.published = 0
+        self.settled = False
 
     def set_clock(self, now: datetime) -> None:
         self.clock_file.write_text(str((now - datetime.now(UTC)).total_seconds()))
@@ -70,9 +72,10 @@ class Simulation:
         first = datetime.combine(self.run.start, DAY_START, tzinfo=self.zone)
         self.set_clock(first)
         services.stop()
-        services.start(self.endpoints, extra_env=self.service_env())
+        # Watch before the services start, so the topics' record of the run is whole from its first event.
         async with Watcher(self.endpoints.kafka, [name for t in Topics.ALL for name in (t, Topics.dead_letter(t))]
                            ) as watcher:
+            await asyncio.to_thread(services.start, self.endpoints, extra_env=self.service_env())
             self.run.watcher = watcher
             self.producer = AIOKafkaProducer(bootstrap_servers=self.endpoints.kafka, acks="all",
                                              enable_idempotence=True)
@@ -84,7 +87,7 @@ class Simulation:
                     self.progress(index + 1, self.run.days, day.isoformat())
                 end = datetime.combine(self.run.start + timedelta(days=self.run.days), DAY_START, tzinfo=self.zone)
                 self.set_clock(end)
-                await self.settle(watcher)
+                self.settled = await self.settle(watcher)
             await self.producer.stop()
         return watcher
 
@@ -156,17 +159,35 @@ class Simulation:
                             headers={"Authorization": f"Bearer {token}"},
                             files={"file": ("report.pdf", b"%PDF-1.7\n% simulated report\n", "application/pdf")})
 
-    async def settle(self, watcher: Watcher, quiet_for: float = 6.0, limit: float = 120.0) -> None:
-        """Wait until the services have finished what the last hours started."""
-        started = wall.monotonic()
-        seen = -1
-        while wall.monotonic() - started < limit:
-            if len(watcher.seen) == seen:
-                await asyncio.sleep(quiet_for)
-                if len(watcher.seen) == seen:
-                    return
-            seen = len(watcher.seen)
-            await asyncio.sleep(1)
+    async def settle(self, watcher: Watcher, quiet_for: float = 3.0, limit: float = 600.0) -> bool:
+        """Wait until the services have finished what the period started: every consumer group caught up,
+        every outbox published, and nothing new on the topics for `quiet_for` seconds. False if they had
+        not after `limit` seconds (the report then says so)."""
+        started, quiet_since, seen = wall.monotonic(), None, -1
+        client: AsyncMongoClient = AsyncMongoClient(self.endpoints.mongodb)
+        try:
+            while wall.monotonic() - started < limit:
+                lag = sum((await consumer_lag(self.endpoints.kafka)).values())
+                pending = await self.pending_outbox(client)
+                if lag == 0 and pending == 0 and len(watcher.seen) == seen:
+                    quiet_since = quiet_since or wall.monotonic()
+                    if wall.monotonic() - quiet_since >= quiet_for:
+                        return True
+                else:
+                    quiet_since = None
+                seen = len(watcher.seen)
+                await asyncio.sleep(1)
+            return False
+        finally:
+            await client.close()
+
+    async def pending_outbox(self, client: AsyncMongoClient) -> int:
+        pending = 0
+        for service in services.SERVICES:
+            database = client[f"{self.run.database_prefix}_{service}"]
+            for name in await database.list_collection_names():
+                pending += await database[name].count_documents({"outbox.0": {"$exists": True}})
+        return pending
 
 
 def events_file(watcher: Watcher, path: Path) -> None:

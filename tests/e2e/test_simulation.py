@@ -1,0 +1,177 @@
+"""The main job on the real stack: a simulated fortnight, and a report whose figures agree with what the
+services' own stores and the topics hold, drawn by a real browser."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import Counter
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from playwright.async_api import async_playwright
+from pymongo import AsyncMongoClient
+from rich.console import Console
+from rich.progress import Progress
+
+from cpc_shared.profile import load_profile
+from cpc_stack import services
+from cpc_stack.paths import REPO
+from cpc_stack.simulation.run import simulate_and_report
+
+pytestmark = pytest.mark.e2e
+LONDON = ZoneInfo("Europe/London")
+START, DAYS = date(2022, 5, 9), 16
+END = START + timedelta(days=DAYS)
+ARTIFACTS = REPO / "test-artifacts"
+
+
+class Run:
+    def __init__(self, page: Path, printed: str) -> None:
+        self.page, self.printed = page, printed
+        stem = page.with_suffix("")
+        self.figures = json.loads(stem.with_suffix(".figures.json").read_text())
+        self.events = [json.loads(line) for line in stem.with_suffix(".events.jsonl").read_text().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def simulation(stack, service_env) -> Iterator[Run]:
+    """A short simulation (it stops the test services and runs its own), then the test services again."""
+    console = Console(record=True, width=160)
+    try:
+        page = simulate_and_report("gloucestershire", DAYS, 7, 40.0, START, console,
+                                   progress_factory=lambda: Progress(console=console, disable=True))
+        yield Run(page, console.export_text())
+    finally:
+        services.start(stack, extra_env=service_env)
+
+
+def _in_window(starts_at: datetime) -> bool:
+    return START <= starts_at.astimezone(LONDON).date() < END
+
+
+def _by_kind(conferences: list[tuple[str, str, bool]]) -> dict[str, dict[str, int]]:
+    """(conference id, kind, on time) -> conferences and on time, by kind."""
+    counts: dict[str, dict[str, int]] = {}
+    for _, kind, on_time in conferences:
+        figures = counts.setdefault(kind, {"conferences": 0, "on_time": 0})
+        figures["conferences"] += 1
+        figures["on_time"] += on_time
+    return counts
+
+
+async def test_the_report_counts_what_the_scheduling_store_holds(simulation, stack):
+    prefix = simulation.figures["database_prefix"]
+    client = AsyncMongoClient(stack.mongodb, tz_aware=True)
+    try:
+        stored = [c async for c in client[f"{prefix}_scheduling"]["conferences"].find(
+            {"status": {"$in": ["scheduled", "held", "moving"]}, "starts_at": {"$exists": True}}, {"outbox": 0})]
+        sent = [m async for m in client[f"{prefix}_notifications"]["messages"].find({"status": "sent"}, {"outbox": 0})]
+    finally:
+        await client.close()
+    held = [(c["_id"], c["conference_type"],
+             c["starts_at"].astimezone(LONDON).date() <= date.fromisoformat(c["statutory_deadline"]))
+            for c in stored if _in_window(c["starts_at"])]
+    assert any(kind == "initial" for _, kind, _ in held), "initial conferences were held in the fortnight"
+    assert simulation.figures["by_kind"] == _by_kind(held)
+    assert sum(m["count"] for m in simulation.figures["messages"]) == len(sent)
+
+
+async def test_the_report_agrees_with_the_topics(simulation):
+    events, figures = simulation.events, simulation.figures
+    latest: dict[str, dict] = {}
+    for event in events:
+        if event["type"] in ("cpc.ConferenceScheduled.v1", "cpc.ConferenceRescheduled.v1"):
+            data = event["data"]
+            if data["conference_id"] not in latest or data["version"] >= latest[data["conference_id"]]["version"]:
+                latest[data["conference_id"]] = data
+    cancelled = {e["data"]["conference_id"] for e in events if e["type"] == "cpc.ConferenceCancelled.v1"}
+    held = [(c["conference_id"], c["conference_type"], c["within_timescale"]) for c in latest.values()
+            if c["conference_id"] not in cancelled and _in_window(datetime.fromisoformat(c["starts_at"]))]
+    reported = {row["conference_id"] for row in figures["late"]}
+    assert figures["by_kind"] == _by_kind(held), (
+        f"held on the topics, not in the report's late list: {sorted(c for c, _, ok in held if not ok and c not in reported)}")
+    initial = _by_kind(held)["initial"]
+    assert f"{initial['on_time'] / initial['conferences']:.1%} of {initial['conferences']}" in simulation.printed
+
+    sent = Counter((e["data"]["channel"], e["data"]["purpose"]) for e in events if e["type"] == "cpc.NotificationSent.v1")
+    assert {(m["channel"], m["purpose"]): m["count"] for m in figures["messages"]} == dict(sent)
+
+    # Reports: the latest word on each (requested, submitted, withdrawn) and its due time.
+    reports: dict[str, dict] = {}
+    for event in events:
+        if event["topic"] == "cpc.reports" and "report_id" in event["data"]:
+            report = reports.setdefault(event["data"]["report_id"], {"agency": event["data"]["agency"]})
+            report["due_at"] = event["data"].get("due_at", report.get("due_at"))
+            if event["type"] == "cpc.ReportSubmitted.v1":
+                report["late"] = event["data"]["late"]
+            elif event["type"] == "cpc.ReportWithdrawn.v1":
+                report["withdrawn"] = True
+    counted = Counter()
+    for report in reports.values():
+        if not report.get("withdrawn") and _in_window(datetime.fromisoformat(report["due_at"])):
+            counted[(report["agency"], "late" if report.get("late") else "on_time") if "late" in report
+                    else (report["agency"], "not_in")] += 1
+    for agency in {a for a, _ in counted}:
+        states = figures["reports"].get(agency, {})
+        assert states.get("on_time", 0) == counted[(agency, "on_time")], agency
+        assert states.get("late", 0) == counted[(agency, "late")], agency
+        assert states.get("missing", 0) + states.get("outstanding", 0) == counted[(agency, "not_in")], agency
+
+
+def test_each_conference_was_held_as_the_policy_of_its_day_says(simulation):
+    """Gloucestershire brought initial conferences back into the office on 16 May 2022, within the fortnight."""
+    profile = load_profile(REPO / "profiles/gloucestershire-2022.yaml")
+    modes = Counter()
+    for event in simulation.events:
+        if event["type"] in ("cpc.ConferenceScheduled.v1", "cpc.ConferenceRescheduled.v1"):
+            conference = event["data"]
+            day = datetime.fromisoformat(conference["starts_at"]).astimezone(LONDON).date()
+            assert conference["attendance_mode"] == profile.policy_on(day).attendance[conference["conference_type"]]
+            modes[conference["attendance_mode"]] += 1
+    assert modes["in_person"] and modes["virtual"], modes
+    assert "2022-05-16" in {day for day, _ in simulation.figures["policy_switches"]}
+
+
+# Every chart is an inline SVG; drawn into a canvas by Chromium itself, its bars must colour pixels.
+COLOURED_PIXELS = """async (svg) => {
+  const image = new Image();
+  image.src = "data:image/svg+xml;charset=utf-8," + encodeURIComponent(new XMLSerializer().serializeToString(svg));
+  await image.decode();
+  const canvas = document.createElement("canvas");
+  canvas.width = svg.width.baseVal.value; canvas.height = svg.height.baseVal.value;
+  const context = canvas.getContext("2d");
+  context.drawImage(image, 0, 0);
+  const pixels = context.getImageData(0, 0, canvas.width, canvas.height).data;
+  let coloured = 0;
+  for (let i = 0; i < pixels.length; i += 4) {
+    if (pixels[i + 3] > 0 && Math.max(pixels[i], pixels[i + 1], pixels[i + 2]) - Math.min(pixels[i], pixels[i + 1], pixels[i + 2]) > 40) coloured++;
+  }
+  const box = svg.getBoundingClientRect();
+  return {coloured, width: box.width, height: box.height};
+}"""
+
+
+async def test_the_html_report_draws_its_charts_in_chromium(simulation):
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert chromium, "Debian's chromium is needed to render the report (.ci/run installs it)"
+    ARTIFACTS.mkdir(exist_ok=True)
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = await browser.new_page(viewport={"width": 1100, "height": 900})
+            await page.goto(simulation.page.as_uri())
+            assert "of initial conferences within 15 working days" in await page.inner_text("p.big")
+            charts = page.locator("svg.chart")
+            assert await charts.count() == 5  # held on time, room use, modes, reports, messages
+            for n in range(await charts.count()):
+                drawn = await charts.nth(n).evaluate(COLOURED_PIXELS)
+                assert drawn["width"] > 300 and drawn["height"] > 40, drawn
+                assert drawn["coloured"] > 200, f"chart {n} draws no bars: {drawn}"
+            await page.screenshot(path=ARTIFACTS / "simulation-report.png", full_page=True)
+        finally:
+            await browser.close()
+    assert (ARTIFACTS / "simulation-report.png").stat().st_size > 20_000
