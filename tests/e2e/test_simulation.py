@@ -37,16 +37,25 @@ class Run:
         self.events = [json.loads(line) for line in stem.with_suffix(".events.jsonl").read_text().splitlines()]
 
 
-@pytest.fixture(scope="module")
-def simulation(stack, service_env) -> Iterator[Run]:
+def _simulate(stack, service_env, profile: str, days: int, start: date) -> Iterator[Run]:
     """A short simulation (it stops the test services and runs its own), then the test services again."""
     console = Console(record=True, width=160)
     try:
-        page = simulate_and_report("gloucestershire", DAYS, 7, 40.0, START, console,
+        page = simulate_and_report(profile, days, 7, 40.0, start, console,
                                    progress_factory=lambda: Progress(console=console, disable=True))
         yield Run(page, console.export_text())
     finally:
         services.start(stack, extra_env=service_env)
+
+
+@pytest.fixture(scope="module")
+def simulation(stack, service_env) -> Iterator[Run]:
+    yield from _simulate(stack, service_env, "gloucestershire", DAYS, START)
+
+
+@pytest.fixture(scope="module")
+def essex(stack, service_env) -> Iterator[Run]:
+    yield from _simulate(stack, service_env, "essex", 10, date(2020, 3, 30))
 
 
 def _in_window(starts_at: datetime) -> bool:
@@ -82,6 +91,7 @@ async def test_the_report_counts_what_the_scheduling_store_holds(simulation, sta
 
 async def test_the_report_agrees_with_the_topics(simulation):
     events, figures = simulation.events, simulation.figures
+    assert figures["settled"] is True, "the services caught up before the report was read"
     latest: dict[str, dict] = {}
     for event in events:
         if event["type"] in ("cpc.ConferenceScheduled.v1", "cpc.ConferenceRescheduled.v1"):
@@ -134,6 +144,16 @@ def test_each_conference_was_held_as_the_policy_of_its_day_says(simulation):
             modes[conference["attendance_mode"]] += 1
     assert modes["in_person"] and modes["virtual"], modes
     assert "2022-05-16" in {day for day, _ in simulation.figures["policy_switches"]}
+
+
+def test_essex_2020_runs_every_conference_online_with_quoracy_suspended(essex):
+    scheduled = [e["data"] for e in essex.events if e["type"] in ("cpc.ConferenceScheduled.v1",
+                                                                    "cpc.ConferenceRescheduled.v1")]
+    assert scheduled, "Essex scheduled conferences"
+    assert {c["attendance_mode"] for c in scheduled} == {"virtual"}
+    assert not [e for e in essex.events if e["type"] in ("cpc.RoomBooked.v1", "cpc.QuorumAtRisk.v1")]
+    assert set(essex.figures["per_office_day"]) == {"online"}, "conferences held in the ten days, none in an office"
+    assert essex.figures["settled"] is True
 
 
 # Every chart is an inline SVG; drawn into a canvas by Chromium itself, its bars must colour pixels.

@@ -10,6 +10,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 
 
 @dataclass(frozen=True)
@@ -62,11 +63,20 @@ class Watcher:
                 await self._task
             except asyncio.CancelledError:
                 pass
-        await self._consumer.stop()
+        try:
+            await self._consumer.stop()
+        except asyncio.CancelledError:  # aiokafka lets a fetch's cancelled retry back-off escape from stop()
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise
 
     async def _collect(self) -> None:
         while True:
-            batch = await self._consumer.getmany(timeout_ms=300)
+            try:
+                batch = await self._consumer.getmany(timeout_ms=300)
+            except KafkaError:  # a slow broker (a fetch timed out): keep watching
+                await asyncio.sleep(0.5)
+                continue
             for records in batch.values():
                 for r in records:
                     headers = {k: (v or b"").decode(errors="replace") for k, v in (r.headers or ())}
