@@ -95,16 +95,13 @@ class OutboxRelay:
             done: list[tuple[Any, dict[str, Any]]] = []
             pending = await collection.find({"outbox.0": {"$exists": True}}, {"outbox": 1}).to_list()
             orphaned_before = datetime.now(UTC) - TAKEOVER
-            sent: set[str] = set()
             for document in pending:
                 for entry in document["outbox"]:
                     if entry.get("writer") != _writer["id"] and entry.get("written_at", orphaned_before) > orphaned_before:
                         continue  # the replica that wrote it will publish it
-                    if entry["id"] not in sent:  # the same event written twice (a redelivered handler): once
-                        sent.add(entry["id"])
-                        await self._publish(entry)
-                        published += 1
+                    await self._publish(entry)
                     done.append((document["_id"], entry))
+                    published += 1
                 if len(done) >= PULL_BATCH:
                     await self._pull(collection, done)
                     done = []

@@ -59,7 +59,7 @@ class Service:
         return EventConsumer(
             self.broker,
             topic=topic,
-            group_id=f"{self.settings.consumer_group_prefix}-{self.name}.{topic}",
+            group_id=f"cpc-{self.name}.{topic}",
             routes=routes,
             attempts=self.settings.retry_attempts,
             backoff=self.settings.retry_backoff_seconds,

@@ -49,9 +49,6 @@ class ServiceSettings(BaseSettings):
     retry_attempts: int = Field(5, description="In-process attempts at a transient fault before redelivery.")
     retry_backoff_seconds: float = Field(0.2, description="First backoff between attempts; doubles each time.")
     outbox_poll_seconds: float = Field(0.5, description="How often the outbox relay looks for unsent events.")
-    consumer_group_prefix: str = Field(
-        "cpc", description="Kafka consumer groups are `<prefix>-<service>.<topic>`: a second deployment reading "
-                           "the same topics (a simulation beside the tests) keeps its own offsets.")
 
     def database_name(self, service: str) -> str:
         return f"{self.database_prefix}_{service}"

@@ -119,28 +119,3 @@ async def consumer_lag(bootstrap: str, prefix: str = "cpc-") -> dict[str, int]:
         lag[group] = sum(end - (offsets[tp].offset if tp in offsets else 0)
                          for tp, end in ends.items() if tp.topic in topic_of_group)
     return lag
-
-
-async def start_groups_at_end(bootstrap: str, source_prefix: str, prefix: str) -> list[str]:
-    """Give a new deployment its own consumer groups (one per group of `source_prefix`), starting at the
-    topics' current end: it handles only what happens from now, whatever earlier runs left unread."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        groups = [group for group, _ in await admin.list_consumer_groups() if group.startswith(f"{source_prefix}-")]
-    finally:
-        await admin.close()
-    created = []
-    for group in groups:
-        topic = group.split(".", 1)[1]
-        ends = await end_offsets(bootstrap, [topic])
-        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=f"{prefix}-{group[len(source_prefix) + 1:]}",
-                                    enable_auto_commit=False)
-        await consumer.start()
-        try:
-            consumer.assign(list(ends))
-            await consumer.commit({tp: offset for tp, offset in ends.items()})
-        finally:
-            await consumer.stop()
-        created.append(f"{prefix}-{group[len(source_prefix) + 1:]}")
-    return created

@@ -22,7 +22,7 @@ from cpc_shared.contracts import Topics
 from cpc_shared.http import issue_token
 from cpc_shared.profile import load_profile
 from cpc_stack import casemgmt, infra, services
-from cpc_stack.observe import Watcher, consumer_lag, start_groups_at_end
+from cpc_stack.observe import Watcher, consumer_lag
 from cpc_stack.paths import REPO, RUN
 from cpc_stack.simulation.workload import Workload
 
@@ -65,8 +65,8 @@ class Simulation:
 
     def service_env(self) -> dict[str, str]:
         return {"CPC_DATABASE_PREFIX": self.run.database_prefix, "CPC_PROFILE_PATH": str(self.run.profile_path),
-                "CPC_CLOCK_OFFSET_FILE": str(self.clock_file), "CPC_TIMER_POLL_SECONDS": "1",
-                "CPC_OUTBOX_POLL_SECONDS": "2", "CPC_CONSUMER_GROUP_PREFIX": self.run.database_prefix}
+                "CPC_CLOCK_OFFSET_FILE": str(self.clock_file), "CPC_TIMER_POLL_SECONDS": "0.5",
+                "CPC_OUTBOX_POLL_SECONDS": "0.2"}
 
     async def execute(self) -> Watcher:
         first = datetime.combine(self.run.start, DAY_START, tzinfo=self.zone)
@@ -75,9 +75,6 @@ class Simulation:
         # Watch before the services start, so the topics' record of the run is whole from its first event.
         async with Watcher(self.endpoints.kafka, [name for t in Topics.ALL for name in (t, Topics.dead_letter(t))]
                            ) as watcher:
-            # The run's own consumer groups, from the topics' end: what other runs or the tests left unread is
-            # not this run's work.
-            await start_groups_at_end(self.endpoints.kafka, "cpc", self.run.database_prefix)
             await asyncio.to_thread(services.start, self.endpoints, extra_env=self.service_env())
             self.run.watcher = watcher
             self.producer = AIOKafkaProducer(bootstrap_servers=self.endpoints.kafka, acks="all",
@@ -170,8 +167,8 @@ class Simulation:
         client: AsyncMongoClient = AsyncMongoClient(self.endpoints.mongodb)
         try:
             while wall.monotonic() - started < limit:
-                lag = sum((await consumer_lag(self.endpoints.kafka, f"{self.run.database_prefix}-")).values())
-                pending = await self.pending_outbox(client) if lag == 0 else None
+                lag = sum((await consumer_lag(self.endpoints.kafka)).values())
+                pending = await self.pending_outbox(client)
                 if lag == 0 and pending == 0 and len(watcher.seen) == seen:
                     quiet_since = quiet_since or wall.monotonic()
                     if wall.monotonic() - quiet_since >= quiet_for:
@@ -179,7 +176,7 @@ class Simulation:
                 else:
                     quiet_since = None
                 seen = len(watcher.seen)
-                await asyncio.sleep(2)
+                await asyncio.sleep(1)
             return False
         finally:
             await client.close()
