@@ -86,8 +86,8 @@ class OutboxRelay:
         Entries are published first and pulled afterwards in batches, under one turn of the write lock
         each: a busy service holds that lock most of the time, and a turn per entry let the relay fall
         far behind (measured: 900 of 1,200 notifications unpublished at the end of a simulated fortnight).
-        The pending documents are read in full before anything is published or written: a cursor left
-        open while the same database is written wedged FerretDB's SQLite backend (seen in a simulation).
+        The pending documents are read in full before anything is published or written, so no cursor stays
+        open while the same database is written (a precaution on FerretDB's SQLite backend, not a measured fault).
         """
         published = 0
         for name in self._collections:
