@@ -18,7 +18,7 @@ PROFILE = load_profile(Path(__file__).resolve().parents[2] / "profiles" / "glouc
 
 
 class NoRelay:
-    def notify(self, collection: str, *document_ids: str) -> None:
+    def notify(self) -> None:
         pass
 
 
