@@ -38,7 +38,9 @@ def set_writer(instance_id: str) -> None:
 
 
 def outbox_entry(event: OutboundEvent, *, at: datetime, cause: str) -> dict[str, Any]:
-    """An outbox entry for `event`; `cause` makes the id deterministic (the same cause, the same id)."""
+    """An outbox entry for `event`; `cause` makes the id deterministic (the same cause, the same id).
+    The cause must tell apart every event of one type for one key (e.g. name the report): consumers
+    handle an id once, so two events sharing an id would be one."""
     return {
         "id": event_id(event.type, event.key, cause),
         "type": event.type,

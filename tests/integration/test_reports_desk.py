@@ -62,6 +62,8 @@ async def test_essex_2020_asks_every_agency_for_its_report_48_hours_before(stack
         assert reports["police"]["due_at"] == datetime(2020, 4, 6, 9, 30, tzinfo=LONDON)
         assert reports["childrens_social_care"]["share_with_family_by"] == datetime(2020, 4, 6, 9, 30, tzinfo=LONDON)
         assert all(len(events(r, "cpc.ReportRequested.v1")) == 1 for r in reports.values())
+        # One event id per report: consumers dedupe by id, so a shared id would drop all but one request.
+        assert len({events(r, "cpc.ReportRequested.v1")[0]["id"] for r in reports.values()}) == 3
     finally:
         await client.close()
 

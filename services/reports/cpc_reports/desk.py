@@ -89,7 +89,7 @@ class ReportsDesk:
                     "_id": report_id, "conference_id": conference.conference_id, "agency": needed.agency,
                     "author_role": needed.author_role, "status": "requested", "overdue_raised_at": None,
                     "escalated_at": None, "versions": [], **timing,
-                    "outbox": [outbox_entry(requested, at=now, cause=f"v{conference.version}")]})
+                    "outbox": [outbox_entry(requested, at=now, cause=f"{report_id}|v{conference.version}")]})
                 log.info("report_requested", conference_id=conference.conference_id, report_id=report_id,
                          agency=needed.agency)
                 continue
@@ -100,7 +100,7 @@ class ReportsDesk:
             await self.reports.update_one(
                 {"_id": report_id, "status": {"$in": list(OPEN)}, "due_at": {"$ne": times.due_at}},
                 {"$set": {**timing, **({"overdue_raised_at": None, "escalated_at": None} if moved_into_future else {})},
-                 "$push": {"outbox": outbox_entry(requested, at=now, cause=f"v{conference.version}")}})
+                 "$push": {"outbox": outbox_entry(requested, at=now, cause=f"{report_id}|v{conference.version}")}})
         self.relay.notify()
 
     async def conference_cancelled(self, conference_id: str) -> None:
@@ -110,7 +110,7 @@ class ReportsDesk:
                                         due_at=report["due_at"])
             await self.reports.update_one(
                 {"_id": report["_id"], "status": report["status"]},
-                {"$set": {"status": "withdrawn"}, "$push": {"outbox": outbox_entry(withdrawn, at=now, cause="withdrawn")}})
+                {"$set": {"status": "withdrawn"}, "$push": {"outbox": outbox_entry(withdrawn, at=now, cause=f"{report['_id']}|withdrawn")}})
         await self.conferences.update_one({"_id": conference_id}, {"$set": {"status": "cancelled"}})
         self.relay.notify()
 
@@ -165,7 +165,7 @@ class ReportsDesk:
         result = await self.reports.update_one(
             {"_id": report_id, "status": {"$in": list(OPEN)}, "versions": {"$size": version - 1}},
             {"$set": {"status": "submitted", "late": late},
-             "$push": {"versions": entry, "outbox": outbox_entry(submitted, at=now, cause=f"version-{version}")}})
+             "$push": {"versions": entry, "outbox": outbox_entry(submitted, at=now, cause=f"{report_id}|version-{version}")}})
         if not result.modified_count:  # withdrawn or replaced meanwhile: store nothing half-way
             await self.files.delete(file_id)
             raise NotAllowed(409, "the report changed while you were sending it; please send it again")
