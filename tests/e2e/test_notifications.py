@@ -47,8 +47,15 @@ async def test_every_participant_gets_an_invitation_with_a_calendar_file(running
         assert invite["METHOD"] == "REQUEST" and str(event["UID"]) == f"{conference['conference_id']}@cpc"
         assert int(event["SEQUENCE"]) == 1
         assert event.decoded("DTSTART") == datetime.fromisoformat(conference["starts_at"])
+    # Each NotificationSent is recorded after its mail is handed over, so it follows the mail: wait for it.
+    everyone = {p["participant_id"] for p in request["participants"]}
+
+    def sent_to() -> set:
+        return {s.data["recipient_id"] for s in watcher.of_type(
+            "cpc.NotificationSent.v1", conference_id=conference["conference_id"], purpose="invitation")}
+
+    assert await watcher.until(lambda: sent_to() == everyone, 30), sent_to()
     sent = watcher.of_type("cpc.NotificationSent.v1", conference_id=conference["conference_id"], purpose="invitation")
-    assert {s.data["recipient_id"] for s in sent} == {p["participant_id"] for p in request["participants"]}
     assert {s.data["channel"] for s in sent} == {"email"}
     assert all(set(s.data) <= {"conference_id", "notification_id", "recipient_id", "purpose", "channel"} for s in sent)
 
