@@ -6,11 +6,15 @@
 - Transient faults (store or broker away) are retried with backoff; when the attempts run out the
   consumer seeks back to the failed record, so a later record's commit can never skip it
   (FastStream issue #2618): the partition waits until the fault clears.
+- An event that waits for another that never comes (NotYet: e.g. a conference this service has never
+  heard of) is dead-lettered with the reason after `wait_limit` seconds, so one stray record cannot
+  hold its partition for ever; it can be replayed once what it waited for is there.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,10 +39,15 @@ class Rejected(BadEvent):
 
 
 class NotYet(Exception):
-    """The event depends on something not yet seen (e.g. contact details still in flight): try later."""
+    """The event depends on something not yet seen (e.g. contact details still in flight): try later, and
+    dead-letter it if that never comes."""
 
 
-TRANSIENT: tuple[type[Exception], ...] = (*TRANSIENT_STORE_ERRORS, KafkaError, NotYet, TimeoutError)
+class Unavailable(Exception):
+    """Something the handler needs is away for now (e.g. the mail server): try again until it is back."""
+
+
+TRANSIENT: tuple[type[Exception], ...] = (*TRANSIENT_STORE_ERRORS, KafkaError, NotYet, Unavailable, TimeoutError)
 
 Handler = Callable[[Any, Envelope], Awaitable[None]]
 
@@ -73,6 +82,7 @@ class EventConsumer:
         dead_letter_invalid: bool = True,
         inbox: AsyncCollection | None = None,
         lock: asyncio.Lock | None = None,
+        wait_limit: float = 300.0,
     ) -> None:
         self._broker = broker
         self.topic = topic
@@ -86,6 +96,8 @@ class EventConsumer:
         self._inbox = inbox
         self._lock = lock or asyncio.Lock()
         self._strict = topic == Topics.CASEMGMT
+        self._wait_limit = wait_limit
+        self._waiting_since: dict[tuple[int, int], float] = {}  # (partition, offset) -> first NotYet
         broker.subscriber(
             topic,
             group_id=group_id,
@@ -128,6 +140,7 @@ class EventConsumer:
 
     async def _handle(self, msg: KafkaMessage, route: Route, event: BaseModel, envelope: Envelope) -> None:
         delay = self._backoff
+        last_fault: Exception | None = None
         for attempt in range(1, self._attempts + 1):
             try:
                 async with self._lock:  # the service's writes take turns (see outbox.py)
@@ -139,6 +152,7 @@ class EventConsumer:
                 return
             except TRANSIENT as fault:
                 log.warning("transient_fault", attempt=attempt, error=type(fault).__name__)
+                last_fault = fault
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
                 continue
@@ -146,8 +160,15 @@ class EventConsumer:
                 log.exception("handler_failed", error=type(error).__name__)
                 await self._dead_letter(msg, f"handler error: {type(error).__name__}")
                 return
+            self._waiting_since.pop(_place(msg), None)
             await msg.ack()
             return
+        if isinstance(last_fault, NotYet):
+            waited = time.monotonic() - self._waiting_since.setdefault(_place(msg), time.monotonic())
+            if waited >= self._wait_limit:
+                self._waiting_since.pop(_place(msg), None)
+                await self._dead_letter(msg, f"gave up waiting after {waited:.0f} s: {last_fault}")
+                return
         log.warning("redelivering_after_transient_faults", attempts=self._attempts)
         await msg.nack()  # seek back: the same record comes again, nothing after it is committed first
 
@@ -186,6 +207,10 @@ class EventConsumer:
         await self._broker.publish(record.value or b"", topic=Topics.dead_letter(record.topic), key=record.key, headers=headers)
         log.warning("dead_lettered", reason=reason, topic=record.topic, partition=record.partition, offset=record.offset)
         await msg.ack()
+
+
+def _place(msg: KafkaMessage) -> tuple[int, int]:
+    return msg.raw_message.partition, msg.raw_message.offset
 
 
 async def _raw_body(msg: KafkaMessage) -> bytes:

@@ -21,7 +21,7 @@ from cpc_shared.http import with_api
 from cpc_shared.logging import configure_logging, get_logger
 from cpc_shared.outbox import OutboxRelay, set_writer
 from cpc_shared.settings import ServiceSettings
-from cpc_shared.store import connect
+from cpc_shared.store import connect, learn_store
 
 log = get_logger(__name__)
 
@@ -47,7 +47,7 @@ class Service:
         self.serial = asyncio.Lock()
         set_writer(f"{socket.gethostname()}:{settings.http_port}")
         self.relay = OutboxRelay(
-            self.db, list(outbox_collections), self.broker, source=f"/cpc/{name}", poll=settings.outbox_poll_seconds,
+            self.db, list(outbox_collections), self.broker, source=f"/cpc/{name}", sweep=settings.outbox_sweep_seconds,
             lock=self.serial,
         )
         self._prepare_store = prepare_store
@@ -66,6 +66,7 @@ class Service:
             dead_letter_invalid=dead_letter_invalid,
             inbox=self.db["inbox"],
             lock=self.serial,
+            wait_limit=self.settings.wait_for_missing_seconds,
         )
 
     def publishes(self, *models: type[BaseModel]) -> None:
@@ -116,6 +117,7 @@ class Service:
             return AsgiResponse(b'{"status":"ready"}', 200, headers={"content-type": "application/json"})
 
         async def on_startup() -> None:
+            await learn_store(self.db)
             await self._prepare_store(self.db)
 
         async def after_startup() -> None:

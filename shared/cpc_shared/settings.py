@@ -48,7 +48,12 @@ class ServiceSettings(BaseSettings):
     )
     retry_attempts: int = Field(5, description="In-process attempts at a transient fault before redelivery.")
     retry_backoff_seconds: float = Field(0.2, description="First backoff between attempts; doubles each time.")
-    outbox_poll_seconds: float = Field(0.5, description="How often the outbox relay looks for unsent events.")
+    wait_for_missing_seconds: float = Field(
+        300.0, gt=0, description="How long an event waits for another it depends on (e.g. a conference not yet "
+        "known here) before it is dead-lettered with the reason, to replay later.")
+    outbox_sweep_seconds: float = Field(
+        15.0, gt=0, description="How often the outbox relay looks through every document for unsent events (it is "
+        "told of each write as it happens; the sweep finds what a crashed replica left).")
 
     def database_name(self, service: str) -> str:
         return f"{self.database_prefix}_{service}"

@@ -10,7 +10,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from cpc_shared.broker import make_broker
-from cpc_shared.consumer import EventConsumer, NotYet, Rejected, Route
+from cpc_shared.consumer import EventConsumer, NotYet, Rejected, Route, Unavailable
 from cpc_shared.contracts import ConferenceOutcomeRecorded
 from cpc_shared.contracts.outbound import ConferenceCancelled
 from cpc_shared.envelope import encode
@@ -70,7 +70,7 @@ async def test_a_record_failing_transiently_is_redelivered_not_skipped_when_a_la
     async def handler(event: ConferenceOutcomeRecorded, envelope) -> None:
         if event.conference_id == "A" and failures["A"] < 5:
             failures["A"] += 1
-            raise NotYet("the store is away")
+            raise Unavailable("the mail server is away")
         handled.append(event.conference_id)
 
     broker = make_broker(ServiceSettings(kafka_bootstrap_servers=stack.kafka), client_id="test")
@@ -116,13 +116,46 @@ async def test_a_rejected_event_is_dead_lettered_with_its_reason_and_the_next_is
     assert headers["ce_type"] == OUTCOME.encode()
 
 
+async def test_an_event_waiting_for_one_that_never_comes_is_dead_lettered_and_the_partition_moves_on(stack):
+    topic, group = f"test.plumbing.{uuid.uuid4().hex[:8]}", f"test-{uuid.uuid4().hex[:8]}"
+    await new_topics(stack.kafka, topic, f"{topic}.dlq")
+    handled: list[str] = []
+    tries = {"STRAY": 0}
+
+    async def handler(event: ConferenceOutcomeRecorded, envelope) -> None:
+        if event.conference_id == "STRAY":
+            tries["STRAY"] += 1
+            raise NotYet("the conference is not known here yet")
+        handled.append(event.conference_id)
+
+    broker = make_broker(ServiceSettings(kafka_bootstrap_servers=stack.kafka), client_id="test")
+    EventConsumer(broker, topic=topic, group_id=group, routes={OUTCOME: Route(ConferenceOutcomeRecorded, handler)},
+                  attempts=2, backoff=0.05, wait_limit=1.0)
+    await broker.start()
+    try:
+        await send_outcomes(stack.kafka, topic, ["STRAY", "NEXT"])
+        assert await wait_for(lambda: handled == ["NEXT"]), handled
+    finally:
+        await broker.stop()
+    assert tries["STRAY"] >= 4  # redelivered while waiting, not dead-lettered at the first miss
+    dlq = AIOKafkaConsumer(f"{topic}.dlq", bootstrap_servers=stack.kafka, auto_offset_reset="earliest")
+    await dlq.start()
+    try:
+        record = await asyncio.wait_for(dlq.getone(), 20)
+    finally:
+        await dlq.stop()
+    reason = dict(record.headers)["dlq_reason"].decode()
+    assert reason.startswith("gave up waiting after ") and reason.endswith(": the conference is not known here yet")
+    assert await committed(stack.kafka, group, topic) == 2
+
+
 async def test_the_outbox_relay_publishes_each_pending_event_once_and_empties_the_outbox(stack, database_prefix):
     topic = "cpc.conferences"
     settings = ServiceSettings(kafka_bootstrap_servers=stack.kafka, mongodb_url=stack.mongodb,
                                database_prefix=database_prefix)
     client, db = connect(settings, "plumbing")
     broker = make_broker(settings, client_id="test")
-    relay = OutboxRelay(db, ["aggregates"], broker, source="/test", poll=0.2)
+    relay = OutboxRelay(db, ["aggregates"], broker, source="/test", sweep=0.2)
     conference_id = f"CPC-{uuid.uuid4().hex[:8]}"
     events = [ConferenceCancelled(conference_id=conference_id, case_id="C", reason=f"r{n}") for n in range(3)]
     at = datetime.now(UTC)

@@ -23,7 +23,7 @@ LONDON = ZoneInfo("Europe/London")
 
 
 class NoRelay:
-    def notify(self) -> None:
+    def notify(self, collection: str, *document_ids: str) -> None:
         pass
 
 

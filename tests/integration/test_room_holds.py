@@ -18,7 +18,7 @@ PROFILE = load_profile(Path(__file__).resolve().parents[2] / "profiles" / "glouc
 
 
 class NoRelay:
-    def notify(self) -> None:
+    def notify(self, collection: str, *document_ids: str) -> None:
         pass
 
 
@@ -100,5 +100,33 @@ async def test_a_closed_office_or_a_room_out_of_use_is_not_booked(stack):
         await bookings.request(request)
         booking = await db["bookings"].find_one({"conference_id": request.conference_id})
         assert booking["office_id"] != "GL-TEWKESBURY"
+    finally:
+        await client.close()
+
+
+async def test_a_move_goes_only_to_an_office_nearer_the_family_than_the_one_it_is_in(stack):
+    clock = FixedClock(datetime(2027, 3, 1, 8, 0, tzinfo=UTC))
+    client, db, bookings = await bookings_on_fresh_store(stack, clock)
+    try:
+        start = datetime(2027, 3, 10, 9, 30, tzinfo=UTC)
+        # Tewkesbury's one room and both of Cheltenham's are taken at that time.
+        for _ in range(3):
+            await bookings.request(request_at(start))
+        taken = {b["office_id"] async for b in db["bookings"].find({})}
+        assert taken == {"GL-TEWKESBURY", "GL-CHELTENHAM"}
+
+        # A family moved to Tewkesbury; its conference is in Gloucester: Stroud is farther, so it stays.
+        move = request_at(start, nearer_than_office_id="GL-GLOUCESTER")
+        await bookings.request(move)
+        answer = await db["bookings"].find_one({"room_request_id": move.room_request_id})
+        assert answer["status"] == "unavailable" and "office_id" not in answer
+        assert answer["outbox"][0]["type"] == "cpc.RoomUnavailable.v1"
+        assert "nearer" in answer["outbox"][0]["data"]["reason"]
+
+        # From Stroud, Gloucester is nearer the family, and has a room.
+        from_stroud = request_at(start, nearer_than_office_id="GL-STROUD")
+        await bookings.request(from_stroud)
+        booked = await db["bookings"].find_one({"room_request_id": from_stroud.room_request_id})
+        assert booked["status"] == "held" and booked["office_id"] == "GL-GLOUCESTER"
     finally:
         await client.close()

@@ -119,3 +119,34 @@ async def consumer_lag(bootstrap: str, prefix: str = "cpc-") -> dict[str, int]:
         lag[group] = sum(end - (offsets[tp].offset if tp in offsets else 0)
                          for tp, end in ends.items() if tp.topic in topic_of_group)
     return lag
+
+
+async def skip_to_end(bootstrap: str, prefix: str = "cpc-", patience: float = 30.0) -> int:
+    """Move the services' consumer groups (`<prefix><service>.<topic>`, stopped) to their topics' end, so
+    they handle only what is published from now: a simulation on fresh databases must not meet the
+    events a stopped or killed earlier run left unread. Returns how many records were skipped."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        groups = [group for group, _ in await admin.list_consumer_groups() if group.startswith(prefix)]
+    finally:
+        await admin.close()
+    lag = await consumer_lag(bootstrap, prefix)
+    loop = asyncio.get_running_loop()
+    for group in groups:
+        ends = await end_offsets(bootstrap, [group.split(".", 1)[1]])
+        deadline = loop.time() + patience
+        while True:
+            consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+            await consumer.start()
+            try:
+                consumer.assign(list(ends))
+                await consumer.commit(dict(ends))
+                break
+            except KafkaError:  # a killed service's member has not timed out of the group yet
+                if loop.time() > deadline:
+                    raise
+            finally:
+                await consumer.stop()
+            await asyncio.sleep(1)
+    return sum(lag.get(group, 0) for group in groups)

@@ -2,14 +2,16 @@
 
 A message is claimed before it is sent: an insert whose id is (conference, recipient, purpose, version),
 so a redelivered event or a second replica finds the claim and sends nothing new. Reminders and texts
-held back in quiet hours are timers in the store, sent by a sweep.
+held back in quiet hours are timers in the store, sent by a sweep when the next known one falls due (or a
+minute has passed, for another replica's timers).
 """
 
 from __future__ import annotations
 
 import asyncio
+import time as wall
 from dataclasses import replace
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,7 +28,7 @@ from cpc_notifications.adapters.store import CONFERENCES, CONTACTS, MESSAGES, TI
 from cpc_notifications.domain.messages import Conference, Message, Place, Recipient, compose
 from cpc_shared.calendar import WorkingDayCalendar
 from cpc_shared.clock import Clock
-from cpc_shared.consumer import NotYet
+from cpc_shared.consumer import NotYet, Unavailable
 from cpc_shared.contracts.inbound import Family, Participant
 from cpc_shared.contracts.outbound import (
     ConferenceScheduled,
@@ -40,14 +42,17 @@ from cpc_shared.logging import get_logger
 from cpc_shared.meetings import meeting_links
 from cpc_shared.outbox import OutboxRelay, outbox_entry
 from cpc_shared.profile import Profile
+from cpc_shared.store import update_where
 
 log = get_logger(__name__)
 TEAM = "cpc-team"
 QUIET_START, QUIET_END = time(20, 0), time(8, 0)  # no text messages in the evening or at night
 REMINDER_AT = time(9, 0)
+LOOK_AGAIN_SECONDS = 60.0
+NOTHING_DUE = datetime.max.replace(tzinfo=UTC)
 
 
-class SendFailed(NotYet):
+class SendFailed(Unavailable):
     """The channel refused for now (server away): retried with backoff."""
 
 
@@ -61,6 +66,8 @@ class Postroom:
         self.zone = ZoneInfo(profile.timezone)
         self.calendar = WorkingDayCalendar(profile.closure_days)
         self.links = meeting_links(profile.meeting_links)
+        self._next_due: datetime | None = None  # None: not known, sweep
+        self._look_again = 0.0
 
     # What we know ----------------------------------------------------------------------------
 
@@ -120,7 +127,6 @@ class Postroom:
         for invitee in conference.invitees:
             await self.deliver(view, case, invitee.participant_id, purpose, str(conference.version), calendar=True)
         await self._plan_reminders(view)
-        self.relay.notify()
 
     async def conference_cancelled(self, conference_id: str) -> None:
         snapshot = await self.conferences.find_one({"_id": conference_id})
@@ -134,7 +140,6 @@ class Postroom:
         cancelled = replace(view, version=view.version + 1)  # the calendar invitation's next sequence
         for invitee in view.invitees:
             await self.deliver(cancelled, case, invitee.participant_id, "cancellation", "final", calendar=True)
-        self.relay.notify()
 
     async def _plan_reminders(self, view: Conference) -> None:
         day = view.starts_at.astimezone(self.zone).date()
@@ -153,11 +158,24 @@ class Postroom:
                 await self.timers.insert_one(timer)
             except DuplicateKeyError:
                 pass
+            self._due(due)
+
+    def _due(self, due: datetime) -> None:
+        """A timer now falls due then: the next sweep comes no later."""
+        if self._next_due is not None:
+            self._next_due = min(self._next_due, due)
 
     async def send_due(self) -> None:
         """Reminders (for the conference as it stands now) and texts held back from quiet hours."""
         now = self.clock.now()
-        for timer in await self.timers.find({"status": "waiting", "due_at": {"$lte": now}}).to_list():
+        if self._next_due is not None and now < self._next_due and wall.monotonic() < self._look_again:
+            return
+        self._look_again = wall.monotonic() + LOOK_AGAIN_SECONDS
+        waiting = await self.timers.find({"status": "waiting"}).to_list()
+        due = [t for t in waiting if t["due_at"] <= now]
+        # After sending, look again at the next poll: sending may have set timers (texts held till morning).
+        self._next_due = None if due else min([NOTHING_DUE, *(t["due_at"] for t in waiting)])
+        for timer in due:
             snapshot = await self.conferences.find_one({"_id": timer["conference_id"]})
             current = snapshot and snapshot.get("status") == "scheduled" and snapshot["version"] == timer["version"]
             if current and timer["purpose"].startswith("reminder"):
@@ -170,7 +188,6 @@ class Postroom:
                 await self._send_deferred_text(timer, case)
             await self.timers.update_one({"_id": timer["_id"]},
                                          {"$set": {"status": "done" if current else "skipped"}})
-        self.relay.notify()
 
     # Reports and alerts ----------------------------------------------------------------------
 
@@ -191,7 +208,6 @@ class Postroom:
         for author in authors:
             await self.deliver(view, case, author.participant_id, purpose, version,
                                extra={"due": due, "report_id": report.report_id})
-        self.relay.notify()
 
     async def alert_team(self, conference_id: str, case_id: str | None, what_key: str, what: str, detail: str,
                          to_team_manager: bool = False) -> None:
@@ -215,7 +231,6 @@ class Postroom:
 
             await self._claim_and_send(conference_id, recipient_id, "alert", what_key, message, send,
                                        notification_id=notification_id)
-        self.relay.notify()
 
     # Sending once ------------------------------------------------------------------------------
 
@@ -275,6 +290,7 @@ class Postroom:
         except DuplicateKeyError:
             existing = await self.messages.find_one({"_id": notification_id}, {"status": 1})
             if existing and existing["status"] != "sending":
+                self.relay.notify(self.messages.name, notification_id)  # its event goes if it has not
                 return  # sent, deferred or failed for good already: never twice
         now = self.clock.now()
         try:
@@ -285,6 +301,7 @@ class Postroom:
             await self.messages.update_one({"_id": notification_id}, {
                 "$set": {"status": "failed", "failure": str(failure)},
                 "$push": {"outbox": outbox_entry(failed, at=now, cause=notification_id)}})
+            self.relay.notify(self.messages.name, notification_id)
             log.warning("notification_failed", conference_id=conference_id, notification_id=notification_id,
                         reason=str(failure))
             if recipient_id != TEAM:
@@ -302,6 +319,7 @@ class Postroom:
         await self.messages.update_one({"_id": notification_id}, {
             "$set": {"status": "sent", "channel": channel, "sent_at": now},
             "$push": {"outbox": outbox_entry(sent, at=now, cause=notification_id)}})
+        self.relay.notify(self.messages.name, notification_id)
         log.info("notification_sent", conference_id=conference_id, notification_id=notification_id,
                  purpose=purpose, channel=channel)
 
@@ -325,6 +343,7 @@ class Postroom:
                                           "participant_id": participant_id, "body": self.seal.seal({"body": message.body})})
         except DuplicateKeyError:
             pass
+        self._due(morning)
 
     async def _send_text(self, notification_id: str, case: dict[str, Any], participant_id: str, body: str) -> None:
         assert self.notify is not None
@@ -343,9 +362,10 @@ class Postroom:
         now = self.clock.now()
         sent = NotificationSent(conference_id=timer["conference_id"], notification_id=notification_id,
                                 recipient_id=timer["participant_id"], purpose=_purpose(claim["purpose"]), channel="sms")
-        await self.messages.update_one({"_id": notification_id, "status": "deferred"}, {
+        await update_where(self.messages, notification_id, {"status": "deferred"}, {
             "$set": {"status": "sent", "channel": "sms", "sent_at": now},
             "$push": {"outbox": outbox_entry(sent, at=now, cause=notification_id)}})
+        self.relay.notify(self.messages.name, notification_id)
 
 def _purpose(purpose: str) -> str:
     return {"invitation": "invitation", "update": "update", "cancellation": "cancellation", "reminder": "reminder",

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from cpc_reports.desk import NotAllowed, ReportsDesk
 from cpc_reports.domain.files import RejectedFile
 from cpc_shared.http import Identity, authenticator
+from cpc_shared.store import find_where
 
 VISIBLE = ("conference_id", "agency", "author_role", "status", "due_at", "share_with_family_by",
            "conference_starts_at", "late", "overdue_raised_at")
@@ -43,7 +44,7 @@ def build_api(desk: ReportsDesk, token_secret: str, serial: asyncio.Lock) -> Fas
 
     @api.get("/api/reports/{report_id}", summary="One of your agency's report requests")
     async def one(report_id: str, who: Annotated[Identity, Depends(agency_user)]) -> dict[str, Any]:
-        report = await desk.reports.find_one({"_id": report_id, "agency": own_agency(who)}, {"outbox": 0})
+        report = await find_where(desk.reports, report_id, {"agency": own_agency(who)}, {"outbox": 0})
         if report is None:
             raise HTTPException(404, f"no report request {report_id} for your agency")
         return view(report)

@@ -2,12 +2,17 @@
 
 Timers live in the store: each report carries its due time. Raising an alert is an insert whose id is
 the report and its due time, so it happens exactly once however many replicas sweep (an insert is
-atomic even on FerretDB), and a restarted replica simply sweeps again.
+atomic even on FerretDB), and a restarted replica simply sweeps again. A replica remembers the next due
+time it knows of and sweeps when it comes (or a minute has passed, for other replicas' requests), and
+reads a conference's reports by their ids: FerretDB 1.x on SQLite reads the whole collection for any
+query but one by `_id`.
 """
 
 from __future__ import annotations
 
 import hashlib
+import time
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -32,9 +37,13 @@ from cpc_shared.envelope import event_id
 from cpc_shared.logging import get_logger
 from cpc_shared.outbox import OutboxRelay, outbox_entry
 from cpc_shared.profile import Profile
+from cpc_shared.store import update_where
 
 log = get_logger(__name__)
 OPEN = ("requested", "submitted")
+ALERTS_RAISED = (("overdue", "due_at", "overdue_raised_at"), ("escalated", "escalate_at", "escalated_at"))
+LOOK_AGAIN_SECONDS = 60.0
+NOTHING_DUE = datetime.max.replace(tzinfo=UTC)
 
 
 class NotAllowed(Exception):
@@ -61,6 +70,8 @@ class ReportsDesk:
         self.relay = relay
         self.max_bytes = max_bytes
         self.zone = ZoneInfo(profile.timezone)
+        self._next_due: datetime | None = None  # None: not known, sweep
+        self._look_again = 0.0
 
     # The conference's life -------------------------------------------------------------------
 
@@ -69,14 +80,14 @@ class ReportsDesk:
         known = await self.conferences.find_one({"_id": conference.conference_id}, {"version": 1})
         if known and known["version"] >= conference.version:
             return  # seen this version already
-        await self.conferences.update_one({"_id": conference.conference_id}, {"$set": {
-            "version": conference.version, "starts_at": conference.starts_at, "chair_id": conference.chair_id,
-            "conference_type": conference.conference_type, "status": "scheduled"}}, upsert=True)
         now = self.clock.now()
+        report_ids = []
         rules = self.profile.policy_on(conference.starts_at.astimezone(self.zone).date()).reports
         for needed in reports_needed(conference.invitees):
             times = due_times(needed, conference.starts_at, conference.conference_type, rules, self.calendar, self.zone)
             report_id = report_id_for(conference.conference_id, needed.agency)
+            report_ids.append(report_id)
+            self._due(times.due_at, times.escalate_at)
             requested = ReportRequested(
                 conference_id=conference.conference_id, report_id=report_id, agency=needed.agency,
                 author_role=needed.author_role, due_at=times.due_at, share_with_family_by=times.share_with_family_by,
@@ -97,22 +108,36 @@ class ReportsDesk:
                 pass
             # Rescheduled: the due times move; an alert for the old time does not stand for the new one.
             moved_into_future = times.due_at > now
-            await self.reports.update_one(
-                {"_id": report_id, "status": {"$in": list(OPEN)}, "due_at": {"$ne": times.due_at}},
-                {"$set": {**timing, **({"overdue_raised_at": None, "escalated_at": None} if moved_into_future else {})},
-                 "$push": {"outbox": outbox_entry(requested, at=now, cause=f"{report_id}|v{conference.version}")}})
-        self.relay.notify()
+            await update_where(self.reports, report_id, {"status": {"$in": list(OPEN)}, "due_at": {"$ne": times.due_at}}, {
+                "$set": {**timing, **({"overdue_raised_at": None, "escalated_at": None} if moved_into_future else {})},
+                "$push": {"outbox": outbox_entry(requested, at=now, cause=f"{report_id}|v{conference.version}")}})
+        # The version is recorded last: a crash before this handles the event again, whole.
+        await self.conferences.update_one({"_id": conference.conference_id}, {
+            "$set": {"version": conference.version, "starts_at": conference.starts_at, "chair_id": conference.chair_id,
+                     "conference_type": conference.conference_type, "status": "scheduled"},
+            "$addToSet": {"report_ids": {"$each": report_ids}}}, upsert=True)
+        self.relay.notify(self.reports.name, *report_ids)
+
+    async def _reports_of(self, conference_id: str, statuses: tuple[str, ...]) -> list[dict[str, Any]]:
+        known = await self.conferences.find_one({"_id": conference_id}, {"report_ids": 1})
+        found = [await self.reports.find_one({"_id": report_id}, {"outbox": 0, "versions": 0})
+                 for report_id in (known or {}).get("report_ids", [])]
+        return [report for report in found if report and report["status"] in statuses]
+
+    def _due(self, *times: datetime | None) -> None:
+        """A report now falls due at these times: the next sweep comes no later."""
+        if self._next_due is not None:
+            self._next_due = min([self._next_due, *(t for t in times if t is not None)])
 
     async def conference_cancelled(self, conference_id: str) -> None:
         now = self.clock.now()
-        for report in await self.reports.find({"conference_id": conference_id, "status": {"$in": list(OPEN)}}).to_list():
+        for report in await self._reports_of(conference_id, OPEN):
             withdrawn = ReportWithdrawn(conference_id=conference_id, report_id=report["_id"], agency=report["agency"],
                                         due_at=report["due_at"])
-            await self.reports.update_one(
-                {"_id": report["_id"], "status": report["status"]},
-                {"$set": {"status": "withdrawn"}, "$push": {"outbox": outbox_entry(withdrawn, at=now, cause=f"{report['_id']}|withdrawn")}})
+            await update_where(self.reports, report["_id"], {"status": report["status"]}, {
+                "$set": {"status": "withdrawn"}, "$push": {"outbox": outbox_entry(withdrawn, at=now, cause=f"{report['_id']}|withdrawn")}})
+            self.relay.notify(self.reports.name, report["_id"])
         await self.conferences.update_one({"_id": conference_id}, {"$set": {"status": "cancelled"}})
-        self.relay.notify()
 
     # Timers ----------------------------------------------------------------------------------
 
@@ -120,12 +145,18 @@ class ReportsDesk:
         """Every report past its due time and not in: one ReportOverdue each, exactly once; and a later
         escalation to the chair. Each alert is an insert with an id made of the report and its due time:
         whichever replica inserts first raises it, the others find it there."""
-        raised = 0
-        for kind, time_field, flag in (("overdue", "due_at", "overdue_raised_at"),
-                                       ("escalated", "escalate_at", "escalated_at")):
-            now = self.clock.now()
-            for report in await self.reports.find({"status": "requested", time_field: {"$lte": now}, flag: None},
-                                                  {"outbox": 0, "versions": 0}).to_list():
+        now = self.clock.now()
+        if self._next_due is not None and now < self._next_due and time.monotonic() < self._look_again:
+            return 0
+        self._next_due, self._look_again = None, time.monotonic() + LOOK_AGAIN_SECONDS
+        raised, upcoming, alert_ids = 0, [NOTHING_DUE], []
+        for report in await self.reports.find({"status": "requested"}, {"outbox": 0, "versions": 0}).to_list():
+            for kind, time_field, flag in ALERTS_RAISED:
+                if report.get(flag) is not None or report.get(time_field) is None:
+                    continue
+                if report[time_field] > now:
+                    upcoming.append(report[time_field])
+                    continue
                 fields = dict(conference_id=report["conference_id"], report_id=report["_id"],
                               agency=report["agency"], due_at=report["due_at"])
                 alert = ReportOverdue(**fields) if kind == "overdue" else \
@@ -135,12 +166,15 @@ class ReportsDesk:
                     await self.alerts.insert_one({"_id": alert_id, "report_id": report["_id"], "kind": kind, "at": now,
                                                   "outbox": [outbox_entry(alert, at=now, cause=alert_id)]})
                     raised += kind == "overdue"
+                    alert_ids.append(alert_id)
                 except DuplicateKeyError:
                     pass  # raised already, by this replica or another
-                await self.reports.update_one({"_id": report["_id"], flag: None}, {"$set": {flag: now}})
+                await update_where(self.reports, report["_id"], {flag: None}, {"$set": {flag: now}})
+        self._next_due = min(upcoming)
         if raised:
             log.info("reports_overdue", count=raised)
-            self.relay.notify()
+        if alert_ids:
+            self.relay.notify(self.alerts.name, *alert_ids)
         return raised
 
     # Submissions -----------------------------------------------------------------------------
@@ -162,27 +196,25 @@ class ReportsDesk:
         entry = {"version": version, "file_id": file_id, "filename": filename[-200:], "content_type": content_type,
                  "bytes": len(content), "sha256": hashlib.sha256(content).hexdigest(), "submitted_at": now,
                  "by": by, "late": late}
-        result = await self.reports.update_one(
-            {"_id": report_id, "status": {"$in": list(OPEN)}, "versions": {"$size": version - 1}},
+        updated = await update_where(
+            self.reports, report_id, {"status": {"$in": list(OPEN)}, "versions": {"$size": version - 1}},
             {"$set": {"status": "submitted", "late": late},
              "$push": {"versions": entry, "outbox": outbox_entry(submitted, at=now, cause=f"{report_id}|version-{version}")}})
-        if not result.modified_count:  # withdrawn or replaced meanwhile: store nothing half-way
+        if not updated:  # withdrawn or replaced meanwhile: store nothing half-way
             await self.files.delete(file_id)
             raise NotAllowed(409, "the report changed while you were sending it; please send it again")
+        self.relay.notify(self.reports.name, report_id)
         await self._check_complete(report["conference_id"])
-        self.relay.notify()
         return {"report_id": report_id, "version": version, "late": late, "content_type": content_type}
 
     async def _check_complete(self, conference_id: str) -> None:
-        if await self.reports.count_documents({"conference_id": conference_id, "status": "requested"}):
+        reports = await self._reports_of(conference_id, OPEN)
+        if any(report["status"] == "requested" for report in reports):
             return
-        ids = [r["_id"] async for r in self.reports.find({"conference_id": conference_id, "status": "submitted"},
-                                                          {"_id": 1})]
-        complete = ReportsComplete(conference_id=conference_id, report_ids=sorted(ids))
-        await self.conferences.update_one(
-            {"_id": conference_id, "complete": {"$ne": True}},
-            {"$set": {"complete": True}, "$push": {"outbox": outbox_entry(complete, at=self.clock.now(),
-                                                                          cause="complete")}})
+        complete = ReportsComplete(conference_id=conference_id, report_ids=sorted(r["_id"] for r in reports))
+        await update_where(self.conferences, conference_id, {"complete": {"$ne": True}}, {
+            "$set": {"complete": True}, "$push": {"outbox": outbox_entry(complete, at=self.clock.now(), cause="complete")}})
+        self.relay.notify(self.conferences.name, conference_id)
 
     async def download(self, report_id: str, version: int) -> tuple[dict[str, Any], bytes]:
         report = await self.reports.find_one({"_id": report_id})

@@ -18,6 +18,7 @@ from cpc_shared.envelope import event_id
 from cpc_shared.logging import get_logger
 from cpc_shared.outbox import OutboxRelay, outbox_entry
 from cpc_shared.profile import Profile
+from cpc_shared.store import find_where, update_where
 
 log = get_logger(__name__)
 # Scheduling confirms a booking within seconds; a hold left longer than this was never wanted.
@@ -36,9 +37,13 @@ class Bookings:
     async def request(self, request: RoomRequested) -> None:
         booking_id = event_id("booking", request.room_request_id)
         if await self.bookings.find_one({"_id": booking_id}, {"_id": 1}):
-            return  # decided already; the outbox relay publishes the answer
+            self.relay.notify(self.bookings.name, booking_id)  # decided already: the answer goes if it has not
+            return
         now = self.clock.now()
         offices = offices_by_nearness(request.family_area, self.profile)
+        current = next((i for i, office in enumerate(offices) if office.id == request.nearer_than_office_id), None)
+        if current is not None:  # a move: the office it is in stays unless a nearer one has a room
+            offices = offices[:current]
         decision = await self._book(request, booking_id, offices, now)
         if decision is None:
             unavailable = RoomUnavailable(conference_id=request.conference_id, room_request_id=request.room_request_id,
@@ -51,7 +56,7 @@ class Bookings:
             return
         log.info("room_decided", conference_id=request.conference_id, status=decision["status"],
                  office_id=decision.get("office_id"), room_id=decision.get("room_id"))
-        self.relay.notify()
+        self.relay.notify(self.bookings.name, booking_id)
 
     async def _book(self, request: RoomRequested, booking_id: str, offices: list, now: datetime) -> dict | None:
         # The statutory deadline comes first; then the family's nearest office; then the earliest time.
@@ -83,7 +88,7 @@ class Bookings:
         """Scheduling has scheduled the conference with this booking: keep it, and release any other."""
         if booking_id is None:
             return
-        booking = await self.bookings.find_one({"_id": booking_id, "conference_id": conference_id})
+        booking = await find_where(self.bookings, booking_id, {"conference_id": conference_id})
         if booking is None:
             return
         if booking["status"] == "released":  # the hold ran out before the confirmation came: take it back if free
@@ -92,8 +97,8 @@ class Bookings:
             else:
                 log.error("expired_hold_lost", conference_id=conference_id, booking_id=booking_id)
                 return
-        await self.bookings.update_one({"_id": booking_id, "status": {"$in": ["held", "released"]}},
-                                       {"$set": {"status": "booked"}, "$unset": {"hold_expires_at": ""}})
+        await update_where(self.bookings, booking_id, {"status": {"$in": ["held", "released"]}},
+                           {"$set": {"status": "booked"}, "$unset": {"hold_expires_at": ""}})
         await self.release({"conference_id": conference_id, "_id": {"$ne": booking_id}}, "conference_moved")
 
     async def release(self, query: dict[str, Any], reason: str) -> int:
@@ -102,14 +107,10 @@ class Bookings:
             await release_room(self.db, booking["_id"])
             released = RoomReleased(conference_id=booking["conference_id"], booking_id=booking["_id"],
                                     office_id=booking["office_id"], room_id=booking["room_id"], reason=reason)
-            result = await self.bookings.update_one(
-                {"_id": booking["_id"], "status": booking["status"]},
-                {"$set": {"status": "released", "released_because": reason},
-                 "$push": {"outbox": outbox_entry(released, at=self.clock.now(), cause=f"{booking['_id']}-{reason}")}},
-            )
-            released_count += result.modified_count
-        if released_count:
-            self.relay.notify()
+            released_count += await update_where(self.bookings, booking["_id"], {"status": booking["status"]}, {
+                "$set": {"status": "released", "released_because": reason},
+                "$push": {"outbox": outbox_entry(released, at=self.clock.now(), cause=f"{booking['_id']}-{reason}")}})
+            self.relay.notify(self.bookings.name, booking["_id"])
         return released_count
 
     async def expire_holds(self) -> None:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from cpc_scheduling.api import build_api
-from cpc_scheduling.adapters.store import CONFERENCES, ChairSessions, prepare
+from cpc_scheduling.adapters.store import CONFERENCES, CaseIndex, ChairSessions, prepare
 from cpc_scheduling.domain.planning import family_area, needs_hearing_loop, needs_step_free
 from cpc_scheduling.domain.timescales import Timescale, next_review
 from cpc_scheduling.process import UPCOMING, NewConference, Scheduler
@@ -33,6 +31,7 @@ from cpc_shared.contracts.outbound import (
 )
 from cpc_shared.envelope import Envelope, event_id
 from cpc_shared.logging import get_logger
+from cpc_shared.store import update_where
 from cpc_shared.outbox import outbox_entry
 from cpc_shared.profile import load_profile
 from cpc_shared.service import Service
@@ -50,9 +49,10 @@ def build() -> Service:
         description="Conferences: statutory deadlines, chairs, slots, rooms requested, conferences scheduled.",
     )
     conferences = service.db[CONFERENCES]
+    cases = CaseIndex(service.db)
     chairs = ChairSessions(service.db)
     clock = service.clock
-    scheduler = Scheduler(conferences, chairs, profile, calendar, clock, service.relay)
+    scheduler = Scheduler(conferences, cases, chairs, profile, calendar, clock, service.relay)
 
     async def on_conference_requested(request: ConferenceRequested, envelope: Envelope) -> None:
         await scheduler.plan(NewConference(
@@ -93,33 +93,31 @@ def build() -> Service:
                 request_id=f"{held['_id']}/next-review",
                 timescale=next_review(held["conference_type"], outcome.held_on), **follow_on))
         elif outcome.outcome == "plan_ended":
-            await cancel_upcoming({"case_id": outcome.case_id}, "plan_ended", envelope.id)
+            await cancel_upcoming(outcome.case_id, None, "plan_ended", envelope.id)
 
-    async def cancel_upcoming(query: dict[str, Any], reason: str, cause: str) -> None:
-        for conference in await conferences.find({**query, "status": {"$in": list(UPCOMING)}}).to_list():
+    async def cancel_upcoming(case_id: str, conference_id: str | None, reason: str, cause: str) -> None:
+        for conference in await cases.conferences(case_id):
+            if conference["status"] not in UPCOMING or conference_id not in (None, conference["_id"]):
+                continue
             cancelled = ConferenceCancelled(conference_id=conference["_id"], case_id=conference["case_id"], reason=reason)
-            result = await conferences.update_one(
-                {"_id": conference["_id"], "status": conference["status"]},
-                {"$set": {"status": "cancelled", "cancel_reason": reason},
-                 "$push": {"outbox": outbox_entry(cancelled, at=clock.now(), cause=cause)}},
-            )
-            if result.modified_count:
+            updated = await update_where(conferences, conference["_id"], {"status": conference["status"]}, {
+                "$set": {"status": "cancelled", "cancel_reason": reason},
+                "$push": {"outbox": outbox_entry(cancelled, at=clock.now(), cause=cause)}})
+            service.relay.notify(conferences.name, conference["_id"])
+            if updated:
                 await chairs.release(conference["_id"])
-        service.relay.notify()
 
     async def on_cancellation_requested(request: ConferenceCancellationRequested, envelope: Envelope) -> None:
         # The council's free-text reason stays in its own system; the event says only who cancelled.
-        query: dict[str, Any] = {"case_id": request.case_id}
-        if request.conference_id:
-            query["_id"] = request.conference_id
-        await cancel_upcoming(query, "cancelled_by_council", envelope.id)
+        await cancel_upcoming(request.case_id, request.conference_id or None, "cancelled_by_council", envelope.id)
 
     async def on_case_details_changed(change: CaseDetailsChanged, envelope: Envelope) -> None:
         if change.family is None:
             return
         area = family_area(change.family)
-        for conference in await conferences.find({"case_id": change.case_id, "status": "scheduled",
-                                                   "attendance_mode": {"$ne": "virtual"}}).to_list():
+        for conference in await cases.conferences(change.case_id):
+            if conference["status"] != "scheduled" or conference.get("attendance_mode") == "virtual":
+                continue
             if FamilyArea.model_validate(conference["family_area"]) == area:
                 continue
             # Same time and chair, in the office nearest the family's new home.
@@ -130,19 +128,17 @@ def build() -> Service:
                 family_area=area, step_free_access=needs_step_free(change.family.accessibility_needs),
                 hearing_loop=needs_hearing_loop(change.family.accessibility_needs),
                 candidates=[Slot(starts_at=conference["starts_at"], ends_at=conference["ends_at"])],
-                statutory_deadline=conference["statutory_deadline"],
+                statutory_deadline=conference["statutory_deadline"], nearer_than_office_id=conference.get("office_id"),
             )
             current = {"starts_at": conference["starts_at"], "ends_at": conference["ends_at"],
                        "chair_id": conference["chair_id"], "session": conference["chair_session"],
                        "attendance_mode": conference["attendance_mode"]}
-            await conferences.update_one(
-                {"_id": conference["_id"], "status": "scheduled", "version": conference["version"]},
-                {"$set": {"status": "moving", "family_area": area.model_dump(), "candidates": [current],
-                          "room_request_id": room_request.room_request_id,
-                          "step_free_access": room_request.step_free_access, "hearing_loop": room_request.hearing_loop},
-                 "$push": {"outbox": outbox_entry(room_request, at=clock.now(), cause=room_request.room_request_id)}},
-            )
-        service.relay.notify()
+            await update_where(conferences, conference["_id"], {"status": "scheduled", "version": conference["version"]}, {
+                "$set": {"status": "moving", "family_area": area.model_dump(), "candidates": [current],
+                         "room_request_id": room_request.room_request_id,
+                         "step_free_access": room_request.step_free_access, "hearing_loop": room_request.hearing_loop},
+                "$push": {"outbox": outbox_entry(room_request, at=clock.now(), cause=room_request.room_request_id)}})
+            service.relay.notify(conferences.name, conference["_id"])
 
     async def on_room_booked(booked: RoomBooked, envelope: Envelope) -> None:
         await scheduler.room_booked(booked.conference_id, booked.room_request_id, booked.starts_at, booked.office_id,

@@ -12,6 +12,7 @@ from cpc_scheduling.process import UPCOMING, NewConference, Scheduler, candidate
 from cpc_shared.contracts.outbound import ConferenceCancelled, FamilyArea, Invitee, RoomRequested, Slot
 from cpc_shared.envelope import event_id
 from cpc_shared.http import Identity
+from cpc_shared.store import update_where
 from cpc_shared.outbox import outbox_entry
 
 
@@ -98,15 +99,14 @@ class ChairOperations:
             raise Refused(422, "held_on is in the future")
         cancelled = ConferenceCancelled(conference_id=conference_id, case_id=conference["case_id"],
                                         reason="informal_review_held")
-        result = await self.s.conferences.update_one(
-            {"_id": conference_id, "status": conference["status"]},
-            {"$set": {"status": "informal_review_held", "held_on": held_on.isoformat(), "outcome": "plan_continued"},
-             "$push": {"outbox": outbox_entry(cancelled, at=now, cause="informal-review"),
-                       "history": {"at": now, "what": "informal_review_held", "by": by.subject,
-                                   "held_on": held_on.isoformat()}}},
-        )
-        if not result.modified_count:
+        updated = await update_where(self.s.conferences, conference_id, {"status": conference["status"]}, {
+            "$set": {"status": "informal_review_held", "held_on": held_on.isoformat(), "outcome": "plan_continued"},
+            "$push": {"outbox": outbox_entry(cancelled, at=now, cause="informal-review"),
+                      "history": {"at": now, "what": "informal_review_held", "by": by.subject,
+                                  "held_on": held_on.isoformat()}}})
+        if not updated:
             raise Refused(409, "the conference changed meanwhile; try again")
+        self.s.relay.notify(self.s.conferences.name, conference_id)
         await self.s.chairs.release(conference_id)
         next_request = f"{conference_id}/after-informal-review"
         await self.s.plan(NewConference(

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
-from cpc_scheduling.adapters.store import ChairSessions
+from cpc_scheduling.adapters.store import CaseIndex, ChairSessions
 from cpc_scheduling.domain.planning import LATE_HORIZON_WORKING_DAYS, Candidate, plan_candidates, why_late
 from cpc_scheduling.domain.quoracy import quorum_shortfall
 from cpc_scheduling.domain.timescales import Timescale, statutory_deadline
@@ -33,6 +33,7 @@ from cpc_shared.contracts.outbound import (
 )
 from cpc_shared.envelope import event_id
 from cpc_shared.logging import get_logger
+from cpc_shared.store import find_where, update_where
 from cpc_shared.outbox import OutboxRelay, outbox_entry
 from cpc_shared.meetings import meeting_links
 from cpc_shared.profile import Profile
@@ -64,9 +65,10 @@ class NewConference:
 
 
 class Scheduler:
-    def __init__(self, conferences: AsyncCollection, chairs: ChairSessions, profile: Profile,
+    def __init__(self, conferences: AsyncCollection, cases: CaseIndex, chairs: ChairSessions, profile: Profile,
                  calendar: WorkingDayCalendar, clock: Clock, relay: OutboxRelay) -> None:
         self.conferences = conferences
+        self.cases = cases
         self.chairs = chairs
         self.profile = profile
         self.calendar = calendar
@@ -78,10 +80,10 @@ class Scheduler:
     # Planning --------------------------------------------------------------------------------
 
     async def plan(self, new: NewConference) -> None:
-        if await self.conferences.find_one({"request_id": new.request_id}, {"_id": 1}):
+        conference_id = conference_id_for(new.request_id)
+        if await self.conferences.find_one({"_id": conference_id}, {"_id": 1}):
             return  # the same request again: one conference
         now = self.clock.now()
-        conference_id = conference_id_for(new.request_id)
         policy = self.profile.policy_on(new.timescale.basis_date)
         deadline = statutory_deadline(new.timescale, self.calendar, policy)
         if new.deadline_by:
@@ -109,19 +111,20 @@ class Scheduler:
         }
         candidates = await self._candidates(conference, now, preferred=await self._case_chair(new.case_id))
         self._offer(conference, candidates, now)
+        await self.cases.add(new.case_id, conference_id)
         try:
             await self.conferences.insert_one(conference)
         except DuplicateKeyError:
             return
         log.info("conference_planned", conference_id=conference_id, status=conference["status"],
                  statutory_deadline=conference["statutory_deadline"])
-        self.relay.notify()
+        self.relay.notify(self.conferences.name, conference_id)
 
     async def _case_chair(self, case_id: str) -> str | None:
         """The chair of the case's latest conference: the same chair for its reviews where possible."""
         latest = None
-        async for doc in self.conferences.find({"case_id": case_id, "chair_id": {"$ne": None}}, {"chair_id": 1, "starts_at": 1}):
-            if doc.get("starts_at") and (latest is None or doc["starts_at"] > latest["starts_at"]):
+        for doc in await self.cases.conferences(case_id, {"chair_id": 1, "starts_at": 1}):
+            if doc.get("chair_id") and doc.get("starts_at") and (latest is None or doc["starts_at"] > latest["starts_at"]):
                 latest = doc
         return latest["chair_id"] if latest else None
 
@@ -228,8 +231,8 @@ class Scheduler:
 
     async def room_booked(self, conference_id: str, room_request_id: str, starts_at: datetime, office_id: str,
                           room_id: str, booking_id: str, hybrid: bool = False) -> None:
-        conference = await self.conferences.find_one(
-            {"_id": conference_id, "status": {"$in": ["awaiting_room", "moving"]}, "room_request_id": room_request_id})
+        conference = await find_where(self.conferences, conference_id, {
+            "status": {"$in": ["awaiting_room", "moving"]}, "room_request_id": room_request_id})
         if conference is None:
             return  # answered already, or superseded
         now = self.clock.now()
@@ -247,8 +250,8 @@ class Scheduler:
                                                                  "status": status_before})
 
     async def room_unavailable(self, conference_id: str, room_request_id: str) -> None:
-        conference = await self.conferences.find_one(
-            {"_id": conference_id, "status": {"$in": ["awaiting_room", "moving"]}, "room_request_id": room_request_id})
+        conference = await find_where(self.conferences, conference_id, {
+            "status": {"$in": ["awaiting_room", "moving"]}, "room_request_id": room_request_id})
         if conference is None:
             return
         now = self.clock.now()
@@ -275,12 +278,9 @@ class Scheduler:
         """Write the step as one conditional update: state, and the events it added to the outbox."""
         new_events = conference["outbox"][outbox_before:]
         state = {k: v for k, v in conference.items() if k not in ("_id", "outbox")}
-        result = await self.conferences.update_one(
-            {"_id": conference["_id"], **expect},
-            {"$set": state, "$push": {"outbox": {"$each": new_events}}},
-        )
-        if result.modified_count:
-            self.relay.notify()
+        if await update_where(self.conferences, conference["_id"], expect,
+                              {"$set": state, "$push": {"outbox": {"$each": new_events}}}):
+            self.relay.notify(self.conferences.name, conference["_id"])
 
 
 def candidate_doc(candidate: Candidate) -> dict[str, Any]:

@@ -122,6 +122,8 @@ class RoomRequested(OutboundEvent):
     hearing_loop: bool = False
     candidates: list[Slot]
     statutory_deadline: date | None = None  # candidates on or before it come first, whatever the office
+    # A move: the conference is in this office already, so only offices nearer the family are worth a change.
+    nearer_than_office_id: str | None = None
 
 
 # cpc.rooms -----------------------------------------------------------------------------------

@@ -52,6 +52,10 @@ def simulate_and_report(profile: str, days: int, seed: int, speed: float, start:
     if not simulation.settled:
         console.print("[yellow]The services had not caught up 10 minutes after the period ended: the figures "
                       "are what the stores held when the run stopped.[/yellow]")
+    for reason, count in simulation.refused.items():
+        console.print(f"[yellow]{count} report submissions refused: {reason}[/yellow]")
+    if simulation.skipped:
+        console.print(f"{simulation.skipped} records an earlier run left unread were skipped.")
     console.print(f"Published {simulation.published} case-management events; the services published "
                   f"{sum(1 for s in watcher.seen if s.topic.startswith('cpc.'))} events.")
     console.print(f"Report: {page}")

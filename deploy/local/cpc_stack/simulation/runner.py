@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import Counter
 import time as wall
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from cpc_shared.contracts import Topics
 from cpc_shared.http import issue_token
 from cpc_shared.profile import load_profile
 from cpc_stack import casemgmt, infra, services
-from cpc_stack.observe import Watcher, consumer_lag
+from cpc_stack.observe import Watcher, consumer_lag, skip_to_end
 from cpc_stack.paths import REPO, RUN
 from cpc_stack.simulation.workload import Workload
 
@@ -57,7 +58,13 @@ class Simulation:
         self.moved: set[str] = set()
         self.submissions: dict[str, tuple[datetime | None, dict[str, Any]]] = {}
         self.submitted: set[str] = set()
+        # What the topics carried is read once, as it arrives (not again every simulated hour).
+        self.latest: dict[str, dict[str, Any]] = {}
+        self.read_for_conferences = 0
+        self.read_for_reports = 0
         self.published = 0
+        self.skipped = 0
+        self.refused: Counter[str] = Counter()
         self.settled = False
 
     def set_clock(self, now: datetime) -> None:
@@ -65,13 +72,15 @@ class Simulation:
 
     def service_env(self) -> dict[str, str]:
         return {"CPC_DATABASE_PREFIX": self.run.database_prefix, "CPC_PROFILE_PATH": str(self.run.profile_path),
-                "CPC_CLOCK_OFFSET_FILE": str(self.clock_file), "CPC_TIMER_POLL_SECONDS": "0.5",
-                "CPC_OUTBOX_POLL_SECONDS": "0.2"}
+                # Timers look at the clock often (cheap: they read the store only when something falls due),
+                # so an alert raised on the simulated clock is at most minutes late, not hours.
+                "CPC_CLOCK_OFFSET_FILE": str(self.clock_file), "CPC_TIMER_POLL_SECONDS": "0.1"}
 
     async def execute(self) -> Watcher:
         first = datetime.combine(self.run.start, DAY_START, tzinfo=self.zone)
         self.set_clock(first)
         services.stop()
+        self.skipped = await skip_to_end(self.endpoints.kafka)
         # Watch before the services start, so the topics' record of the run is whole from its first event.
         async with Watcher(self.endpoints.kafka, [name for t in Topics.ALL for name in (t, Topics.dead_letter(t))]
                            ) as watcher:
@@ -111,15 +120,16 @@ class Simulation:
             await asyncio.sleep(1 / self.run.speed)
 
     def latest_conferences(self, watcher: Watcher) -> dict[str, dict[str, Any]]:
-        latest: dict[str, dict[str, Any]] = {}
-        for seen in watcher.seen:
+        new = watcher.seen[self.read_for_conferences:]
+        self.read_for_conferences += len(new)
+        for seen in new:
             if seen.type in ("cpc.ConferenceScheduled.v1", "cpc.ConferenceRescheduled.v1"):
-                known = latest.get(seen.data["conference_id"])
+                known = self.latest.get(seen.data["conference_id"])
                 if known is None or seen.data["version"] >= known["version"]:
-                    latest[seen.data["conference_id"]] = seen.data
+                    self.latest[seen.data["conference_id"]] = seen.data
             elif seen.type == "cpc.ConferenceCancelled.v1":
                 self.cancelled.add(seen.data["conference_id"])
-        return latest
+        return self.latest
 
     def outcomes_and_changes(self, watcher: Watcher, now: datetime) -> list[tuple[str, dict[str, Any]]]:
         items: list[tuple[str, dict[str, Any]]] = []
@@ -142,22 +152,27 @@ class Simulation:
         return items
 
     async def submit_reports(self, watcher: Watcher, now: datetime, http: httpx.AsyncClient) -> None:
-        for seen in watcher.seen:
+        new = watcher.seen[self.read_for_reports:]
+        self.read_for_reports += len(new)
+        for seen in new:
             if seen.type == "cpc.ReportRequested.v1" and seen.data["report_id"] not in self.submissions:
                 due = datetime.fromisoformat(seen.data["due_at"])
                 self.submissions[seen.data["report_id"]] = (
                     self.workload.report_submission_time(seen.data["agency"], due, now), seen.data)
             elif seen.type == "cpc.ReportWithdrawn.v1":
                 self.submitted.add(seen.data["report_id"])
-        for report_id, (at, report) in self.submissions.items():
+        for report_id, (at, report) in list(self.submissions.items()):
             if at is None or at > now or report_id in self.submitted:
                 continue
             self.submitted.add(report_id)
             token = issue_token(infra.staff_token_secret(), subject=f"{report['agency']}-sim", role="agency",
                                 agency=report["agency"])
-            await http.post(f"{REPORTS_API}/reports/{report_id}/submissions",
-                            headers={"Authorization": f"Bearer {token}"},
-                            files={"file": ("report.pdf", b"%PDF-1.7\n% simulated report\n", "application/pdf")})
+            answer = await http.post(f"{REPORTS_API}/reports/{report_id}/submissions",
+                                     headers={"Authorization": f"Bearer {token}"},
+                                     files={"file": ("report.pdf", b"%PDF-1.7\n% simulated report\n", "application/pdf")})
+            if answer.is_error:  # counted and reported: an agency's report the service would not take
+                json_body = answer.headers.get("content-type", "").startswith("application/json")
+                self.refused[f"{answer.status_code} {answer.json().get('detail', '') if json_body else ''}"[:120]] += 1
 
     async def settle(self, watcher: Watcher, quiet_for: float = 3.0, limit: float = 600.0) -> bool:
         """Wait until the services have finished what the period started: every consumer group caught up,
@@ -168,8 +183,9 @@ class Simulation:
         try:
             while wall.monotonic() - started < limit:
                 lag = sum((await consumer_lag(self.endpoints.kafka)).values())
-                pending = await self.pending_outbox(client)
-                if lag == 0 and pending == 0 and len(watcher.seen) == seen:
+                # The outboxes are counted only once the consumers have caught up: counting reads whole
+                # collections, work the store should spend on the services while they are behind.
+                if lag == 0 and len(watcher.seen) == seen and await self.pending_outbox(client) == 0:
                     quiet_since = quiet_since or wall.monotonic()
                     if wall.monotonic() - quiet_since >= quiet_for:
                         return True

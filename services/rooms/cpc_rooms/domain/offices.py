@@ -70,7 +70,11 @@ def why_unavailable(offices: list[Office], request: RoomRequested) -> str:
         needs.append("step-free access")
     if request.hearing_loop:
         needs.append("a hearing loop")
+    if not offices:
+        return f"no office is nearer the family than {request.nearer_than_office_id}, where the conference is"
     names = ", ".join(office.id for office in offices)
+    move = f" (a move: only offices nearer the family than {request.nearer_than_office_id})" \
+        if request.nearer_than_office_id else ""
     if not any(suitable_rooms(office, request) for office in offices):
-        return f"no room in {names} suits the conference ({', '.join(needs)})"
-    return f"every suitable room in {names} is taken or closed at the {len(request.candidates)} times offered"
+        return f"no room in {names} suits the conference ({', '.join(needs)}){move}"
+    return f"every suitable room in {names} is taken or closed at the {len(request.candidates)} times offered{move}"

@@ -8,15 +8,19 @@ candidate slot, then booked when the room is; holds not confirmed expire.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from cpc_shared.store import update_where
+
 from cpc_scheduling.domain.planning import Candidate, ChairDiary
 
 CONFERENCES = "conferences"
 CHAIR_SESSIONS = "chair_sessions"
+CASES = "cases"
 HOLD_FOR = timedelta(minutes=30)
 
 
@@ -25,6 +29,29 @@ async def prepare(db: AsyncDatabase) -> None:
     await db[CONFERENCES].create_index([("case_id", ASCENDING)], name="by_case")
     await db[CHAIR_SESSIONS].create_index([("day", ASCENDING)], name="by_day")
     await db[CHAIR_SESSIONS].create_index([("conference_id", ASCENDING)], name="by_conference")
+
+
+class CaseIndex:
+    """Each case's conferences, listed in a document of the case's own.
+
+    FerretDB 1.x on SQLite finds a document by `_id` without reading the whole collection, and reads
+    every document for any other query: looking a case's conferences up by `case_id` on each request
+    was most of the store's work in a simulated month. A conference is listed before it is written,
+    so a crash between the two leaves at worst a listed id with no conference, which readers skip.
+    """
+
+    def __init__(self, db: AsyncDatabase) -> None:
+        self._cases = db[CASES]
+        self._conferences = db[CONFERENCES]
+
+    async def add(self, case_id: str, conference_id: str) -> None:
+        await self._cases.update_one({"_id": case_id}, {"$addToSet": {"conference_ids": conference_id}}, upsert=True)
+
+    async def conferences(self, case_id: str, projection: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        case = await self._cases.find_one({"_id": case_id})
+        found = [await self._conferences.find_one({"_id": conference_id}, projection)
+                 for conference_id in (case or {}).get("conference_ids", [])]
+        return [conference for conference in found if conference]
 
 
 class ChairSessions:
@@ -60,10 +87,10 @@ class ChairSessions:
     async def book(self, conference_id: str, chair_id: str, session: str) -> bool:
         """Turn this conference's hold into its booking; its other holds (and any earlier booking) go."""
         key = f"{chair_id}|{session}"
-        result = await self._sessions.update_one({"_id": key, "conference_id": conference_id},
-                                                 {"$set": {"state": "booked"}, "$unset": {"until": ""}})
+        booked = await update_where(self._sessions, key, {"conference_id": conference_id},
+                                    {"$set": {"state": "booked"}, "$unset": {"until": ""}})
         await self._sessions.delete_many({"conference_id": conference_id, "_id": {"$ne": key}})
-        return result.matched_count == 1
+        return booked
 
     async def release_holds(self, conference_id: str) -> None:
         await self._sessions.delete_many({"conference_id": conference_id, "state": "held"})
