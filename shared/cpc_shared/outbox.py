@@ -12,8 +12,9 @@ its own process wrote, and takes over another's only when they have waited past 
 (a replica that died). MongoDB, in production, updates documents atomically anyway.
 
 Finding pending entries: a writer tells the relay which document it wrote (`notify(collection, id)`),
-and the relay reads just those by id. A full sweep of the collections runs at start-up (a crash's
-leftovers) and every `sweep` seconds (another replica's orphans, a writer that forgot to tell).
+and the relay reads just those by id. A full sweep of the collections runs, in a task of its own, at
+start-up (a crash's leftovers) and every `sweep` seconds (another replica's orphans, a writer that forgot
+to tell).
 FerretDB 1.x on SQLite filters only `_id` in the database and reads every other query's whole
 collection, so a sweep per event made the relays most of the store's work in a simulated month.
 """
@@ -35,6 +36,7 @@ from cpc_shared.logging import get_logger
 
 log = get_logger(__name__)
 TAKEOVER = timedelta(seconds=20)
+FRESH = timedelta(seconds=5)  # a sweep leaves this process's newer entries to the notified drain
 PULL_BATCH = 200
 _writer = {"id": "local"}
 
@@ -60,6 +62,13 @@ def outbox_entry(event: OutboundEvent, *, at: datetime, cause: str) -> dict[str,
     }
 
 
+def _freshly_ours(document: dict[str, Any]) -> bool:
+    """This process wrote to the document in the last seconds: the writer has told the relay of it."""
+    fresh = datetime.now(UTC) - FRESH
+    return any(entry.get("writer") == _writer["id"] and entry.get("written_at", fresh) > fresh
+               for entry in document["outbox"])
+
+
 class OutboxRelay:
     """Publishes the outbox entries of the given collections, in order per document."""
 
@@ -73,7 +82,7 @@ class OutboxRelay:
         self._sweep = sweep
         self._written: dict[str, set[Hashable]] = {}
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
 
     def notify(self, collection: str, *document_ids: Hashable) -> None:
         """These documents were just given outbox entries: publish them now rather than at the next sweep."""
@@ -81,19 +90,22 @@ class OutboxRelay:
         self._wake.set()
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+        self._tasks = [asyncio.create_task(self._run(), name="outbox-relay"),
+                       asyncio.create_task(self._sweep_now_and_then(), name="outbox-sweep")]
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             try:
-                await self._task
+                await task
             except asyncio.CancelledError:
                 pass
 
-    async def drain(self, *, sweep: bool = True) -> int:
+    async def drain(self, *, sweep: bool = True, leave_fresh: bool = False) -> int:
         """Publish what is pending once: with `sweep`, in every document (this process's entries, and any
-        another left too long); without, in the documents named by `notify` since the last drain.
+        another left too long); without, in the documents named by `notify` since the last drain. With
+        `leave_fresh`, a sweep leaves documents this process wrote to in the last seconds to the notified drain.
 
         Entries are published first and pulled afterwards in batches, under one turn of the write lock
         each: a busy service holds that lock most of the time, and a turn per entry let the relay fall
@@ -105,13 +117,16 @@ class OutboxRelay:
         published = 0
         for name in self._collections:
             collection = self._db[name]
+            if sweep:
+                pending = await collection.find({"outbox.0": {"$exists": True}}, {"outbox": 1}).to_list()
+                if leave_fresh:
+                    pending = [document for document in pending if not _freshly_ours(document)]
+                published += await self._publish_pending(collection, pending)
+                continue
             written = self._written.pop(name, set())
             try:
-                if sweep:
-                    pending = await collection.find({"outbox.0": {"$exists": True}}, {"outbox": 1}).to_list()
-                else:
-                    found = [await collection.find_one({"_id": document_id}, {"outbox": 1}) for document_id in written]
-                    pending = [document for document in found if document and document.get("outbox")]
+                found = [await collection.find_one({"_id": document_id}, {"outbox": 1}) for document_id in written]
+                pending = [document for document in found if document and document.get("outbox")]
                 published += await self._publish_pending(collection, pending)
             except BaseException:
                 self._written.setdefault(name, set()).update(written)  # told again at the next drain
@@ -157,22 +172,37 @@ class OutboxRelay:
         log.info("event_published", event_type=entry["type"], event_id=entry["id"], conference_id=entry["key"])
 
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        next_sweep = loop.time()
+        """Publish the documents writers name, as they name them."""
         while True:
-            sweep = loop.time() >= next_sweep
+            await self._wake.wait()
+            self._wake.clear()
             try:
-                await self.drain(sweep=sweep)
-                if sweep:
-                    next_sweep = loop.time() + self._sweep
+                await self.drain(sweep=False)
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # store or broker away: try again shortly
                 log.warning("outbox_relay_failed", error=type(error).__name__)
-                await asyncio.sleep(min(1.0, self._sweep))
+                await asyncio.sleep(1.0)
                 self._wake.set()
+
+    async def _sweep_now_and_then(self) -> None:
+        """Look through every document at start-up and every `sweep` seconds, in a task of its own: on FerretDB
+        a sweep reads whole collections (seconds, in a long test session), and the events writers name
+        must not wait behind it. An entry both publish is published twice with one id; consumers handle it once."""
+        loop = asyncio.get_running_loop()
+        first = True
+        while True:
+            began = loop.time()
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout=max(0.0, next_sweep - loop.time()))
-            except TimeoutError:
-                pass
-            self._wake.clear()
+                published = await self.drain(sweep=True, leave_fresh=not first)
+                first = False
+                took = loop.time() - began
+                if took > 1.0 or published:
+                    log.info("outbox_swept", seconds=round(took, 1), published=published)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                log.warning("outbox_sweep_failed", error=type(error).__name__)
+                await asyncio.sleep(min(1.0, self._sweep))
+                continue
+            await asyncio.sleep(self._sweep)
