@@ -38,6 +38,7 @@ log = get_logger(__name__)
 TAKEOVER = timedelta(seconds=20)
 FRESH = timedelta(seconds=5)  # a sweep leaves this process's newer entries to the notified drain
 PULL_BATCH = 200
+REMEMBER_PUBLISHED = 100_000  # entry ids; a sweep and a drain that read one entry publish it once
 _writer = {"id": "local"}
 
 
@@ -83,6 +84,8 @@ class OutboxRelay:
         self._written: dict[str, set[Hashable]] = {}
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._published: dict[str, None] = {}  # ids published lately, oldest first: an entry goes out once
+        self._publishing = asyncio.Lock()
 
     def notify(self, collection: str, *document_ids: Hashable) -> None:
         """These documents were just given outbox entries: publish them now rather than at the next sweep."""
@@ -112,7 +115,8 @@ class OutboxRelay:
         far behind (measured: 900 of 1,200 notifications unpublished at the end of a simulated fortnight).
         The pending documents are read in full before anything is published or written, so no cursor stays
         open while the same database is written (a precaution on FerretDB's SQLite backend, not a measured fault).
-        An entry written twice with one id (a handler redelivered after a partial write) is published once.
+        An entry is published once by this process, though both tasks read it or it was written twice with
+        one id (a handler redelivered after a partial write); after a crash, consumers dedupe by id.
         """
         published = 0
         for name in self._collections:
@@ -135,21 +139,38 @@ class OutboxRelay:
 
     async def _publish_pending(self, collection: AsyncCollection, pending: list[dict[str, Any]]) -> int:
         done: list[tuple[Any, dict[str, Any]]] = []
-        sent: set[str] = set()
-        orphaned_before = datetime.now(UTC) - TAKEOVER
+        published = 0
         for document in pending:
-            for entry in document["outbox"]:
-                if entry.get("writer") != _writer["id"] and entry.get("written_at", orphaned_before) > orphaned_before:
-                    continue  # the replica that wrote it will publish it
-                if entry["id"] not in sent:
-                    await self._publish(entry)
-                    sent.add(entry["id"])
-                done.append((document["_id"], entry))
+            async with self._publishing:  # a document's entries go out in order, whichever task read it
+                for entry in self._ours(document):
+                    published += await self._publish_once(entry)
+                    done.append((document["_id"], entry))
             if len(done) >= PULL_BATCH:
                 await self._pull(collection, done)
                 done = []
         await self._pull(collection, done)
-        return len(sent)
+        return published
+
+    @staticmethod
+    def _ours(document: dict[str, Any]) -> list[dict[str, Any]]:
+        """The document's entries this process publishes: its own, and those another replica left too long."""
+        orphaned_before = datetime.now(UTC) - TAKEOVER
+        return [entry for entry in document["outbox"]
+                if entry.get("writer") == _writer["id"] or entry.get("written_at", orphaned_before) <= orphaned_before]
+
+    async def _publish_once(self, entry: dict[str, Any]) -> int:
+        """Publish the entry unless this process has lately (the other task, or the same event written twice)."""
+        if entry["id"] in self._published:
+            return 0
+        self._published[entry["id"]] = None
+        try:
+            await self._publish(entry)
+        except BaseException:
+            del self._published[entry["id"]]
+            raise
+        if len(self._published) > REMEMBER_PUBLISHED:
+            del self._published[next(iter(self._published))]
+        return 1
 
     async def _pull(self, collection: AsyncCollection, done: list[tuple[Any, dict[str, Any]]]) -> None:
         """Remove published entries; a crash before this republishes them with the same ids."""
@@ -188,7 +209,7 @@ class OutboxRelay:
     async def _sweep_now_and_then(self) -> None:
         """Look through every document at start-up and every `sweep` seconds, in a task of its own: on FerretDB
         a sweep reads whole collections (seconds, in a long test session), and the events writers name
-        must not wait behind it. An entry both publish is published twice with one id; consumers handle it once."""
+        must not wait behind it. An entry both tasks read is published once (`_publish_once`)."""
         loop = asyncio.get_running_loop()
         first = True
         while True:
