@@ -4,10 +4,11 @@ Only single-document atomic writes are used: FerretDB, our development store, ha
 
 Conditional updates go through `update_where`. On MongoDB the condition sits in the update's filter
 and the update is atomic. FerretDB 1.x on SQLite reads every document of the collection for any filter
-but one on `_id` alone (measured: ~300 ms a conditional update on 200 conferences, ~4 ms by `_id`), and
-applies an update by reading the document and writing it back, so a filtered update there is no more
-atomic than reading by `_id`, checking, and writing by `_id`: which is what `update_where` does on it,
-under the service's write lock (the only writer within a process; see outbox.py for replicas).
+but one on `_id` alone (measured: ~300 ms a conditional update on 200 conferences, ~1 ms by `_id`
+through the index, see deploy/local/cpc_stack/infra.py), and applies an update by reading the document
+and writing it back, so a filtered update there is no more atomic than reading by `_id`, checking, and
+writing by `_id`: which is what `update_where` does on it, under the service's write lock (the only
+writer within a process; see outbox.py for replicas).
 """
 
 from __future__ import annotations
