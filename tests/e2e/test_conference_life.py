@@ -19,6 +19,10 @@ pytestmark = pytest.mark.e2e
 TIMEOUT = 60
 
 
+def staff_headers() -> dict[str, str]:
+    return {"Authorization": f"Bearer {issue_token(infra.staff_token_secret(), subject='coordinator', role='coordinator')}"}
+
+
 async def scheduled_for(watcher, **fields):
     assert await watcher.until(lambda: bool(watcher.of_type("cpc.ConferenceScheduled.v1", **fields)), TIMEOUT), fields
     return watcher.of_type("cpc.ConferenceScheduled.v1", **fields)[0].data
@@ -89,6 +93,9 @@ async def test_cancelling_a_conference_releases_its_room(running_services, watch
     cancelled = watcher.of_type("cpc.ConferenceCancelled.v1", conference_id=cid)[0].data
     assert cancelled == {"conference_id": cid, "case_id": request["case_id"], "reason": "cancelled_by_council"}
     assert watcher.of_type("cpc.RoomReleased.v1", conference_id=cid)[0].data["booking_id"] == conference["booking_id"]
+    async with httpx.AsyncClient() as http:
+        found = (await http.get(f"http://127.0.0.1:8101/api/conferences/{cid}", headers=staff_headers())).json()
+    assert found["status"] == "cancelled" and found["history"][-1]["what"] == "cancelled_by_council"
 
 
 async def test_a_family_that_moves_is_rebooked_in_the_office_nearest_its_new_home(running_services, watcher):
@@ -102,12 +109,10 @@ async def test_a_family_that_moves_is_rebooked_in_the_office_nearest_its_new_hom
     await casemgmt.publish(running_services.kafka, [("casemgmt.CaseDetailsChanged.v1", {
         "case_id": request["case_id"], "family": tewkesbury})])
     cid = conference["conference_id"]
-    token = issue_token(infra.staff_token_secret(), subject="coordinator", role="coordinator")
 
     async def stayed() -> bool:  # no room nearer the new home at that time: the conference stays where it is
         async with httpx.AsyncClient() as http:
-            found = await http.get(f"http://127.0.0.1:8101/api/conferences/{cid}",
-                                   headers={"Authorization": f"Bearer {token}"})
+            found = await http.get(f"http://127.0.0.1:8101/api/conferences/{cid}", headers=staff_headers())
         return any(step["what"] == "move_not_possible_no_room" for step in found.json().get("history", []))
 
     def rescheduled() -> list:

@@ -102,7 +102,8 @@ def build() -> Service:
             cancelled = ConferenceCancelled(conference_id=conference["_id"], case_id=conference["case_id"], reason=reason)
             updated = await update_where(conferences, conference["_id"], {"status": conference["status"]}, {
                 "$set": {"status": "cancelled", "cancel_reason": reason},
-                "$push": {"outbox": outbox_entry(cancelled, at=clock.now(), cause=cause)}})
+                "$push": {"outbox": outbox_entry(cancelled, at=clock.now(), cause=cause),
+                          "history": {"at": clock.now(), "what": reason}}})
             service.relay.notify(conferences.name, conference["_id"])
             if updated:
                 await chairs.release(conference["_id"])

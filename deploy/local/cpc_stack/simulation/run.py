@@ -59,4 +59,5 @@ def simulate_and_report(profile: str, days: int, seed: int, speed: float, start:
     console.print(f"Published {simulation.published} case-management events; the services published "
                   f"{sum(1 for s in watcher.seen if s.topic.startswith('cpc.'))} events.")
     console.print(f"Report: {page}")
+    console.print(f"Each conference: ./dev conferences --run {run.database_prefix} [CONFERENCE_ID]")
     return page
