@@ -41,9 +41,9 @@ def _simulate(stack, service_env, profile: str, days: int, start: date) -> Itera
     """A short simulation (it stops the test services and runs its own), then the test services again."""
     console = Console(record=True, width=160)
     try:
-        page = simulate_and_report(profile, days, 7, 40.0, start, console,
-                                   progress_factory=lambda: Progress(console=console, disable=True))
-        yield Run(page, console.export_text())
+        outcome = simulate_and_report(profile, days, 7, 40.0, start, console,
+                                      progress_factory=lambda: Progress(console=console, disable=True))
+        yield Run(outcome.page, console.export_text())
     finally:
         services.start(stack, extra_env=service_env)
 

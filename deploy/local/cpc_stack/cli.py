@@ -80,6 +80,21 @@ def status() -> None:
         console.print(f"  {name:<16} {'ready' if ready else 'running' if ready is None else 'not ready'}")
 
 
+@app.command()
+def bench(
+    profile: Annotated[Council, typer.Option(help="the council profile")] = Council.gloucestershire,
+    days: Annotated[int, typer.Option(min=1, max=366, help="simulated days")] = 30,
+    speed: Annotated[float, typer.Option(min=0.5, help="simulated hours per real second (high: as fast as it goes)")
+                     ] = 1000.0,
+) -> None:
+    """Measure a simulated period as fast as the system takes it, beside the store and Kafka alone."""
+    from cpc_stack.bench import bench as run_bench
+
+    run_bench(console, profile.value, days, speed,
+              progress_factory=lambda: Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                                TimeElapsedColumn(), console=console))
+
+
 @app.command("conferences")
 def show_conferences(
     conference_id: Annotated[str | None, typer.Argument(help="one conference: its history, reports and messages")] = None,

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.progress import Progress
@@ -20,8 +22,16 @@ from cpc_stack.simulation.runner import Simulation, default_run, events_file
 REPORTS = RUN / "reports"
 
 
+@dataclass(frozen=True)
+class Outcome:
+    page: Path
+    figures: dict[str, Any]
+    simulation: Simulation
+    events: int  # the services published
+
+
 def simulate_and_report(profile: str, days: int, seed: int, speed: float, start: date | None, console: Console,
-                        progress_factory: Callable[[], Progress]) -> Path:
+                        progress_factory: Callable[[], Progress]) -> Outcome:
     endpoints = infra.up()
     run = default_run(profile, days, seed, speed, start)
     console.print(f"Simulating {profile} for {days} days from {run.start} (seed {seed}); "
@@ -56,8 +66,13 @@ def simulate_and_report(profile: str, days: int, seed: int, speed: float, start:
         console.print(f"[yellow]{count} report submissions refused: {reason}[/yellow]")
     if simulation.skipped:
         console.print(f"{simulation.skipped} records an earlier run left unread were skipped.")
-    console.print(f"Published {simulation.published} case-management events; the services published "
-                  f"{sum(1 for s in watcher.seen if s.topic.startswith('cpc.'))} events.")
+    events = sum(1 for s in watcher.seen if s.topic.startswith("cpc."))
+    console.print(f"Published {simulation.published} case-management events; the services published {events} events.")
+    took = simulation.seconds
+    if took:
+        console.print(f"Took {took['simulated_days']:.0f} s for the simulated days ({simulation.paced:.0f} s of it "
+                      f"waiting for the simulated clock, --speed {speed:g}), then {took['catching_up']:.0f} s for "
+                      "the services to finish (3 s of it making sure they had).")
     console.print(f"Report: {page}")
     console.print(f"Each conference: ./dev conferences --run {run.database_prefix} [CONFERENCE_ID]")
-    return page
+    return Outcome(page, figures, simulation, events)

@@ -66,6 +66,8 @@ class Simulation:
         self.skipped = 0
         self.refused: Counter[str] = Counter()
         self.settled = False
+        self.seconds: dict[str, float] = {}  # how long the simulated days, and the catching up after, took
+        self.paced = 0.0  # of which, seconds spent waiting for the simulated clock (`speed`)
 
     def set_clock(self, now: datetime) -> None:
         self.clock_file.write_text(str((now - datetime.now(UTC)).total_seconds()))
@@ -90,13 +92,17 @@ class Simulation:
                                              enable_idempotence=True)
             await self.producer.start()
             async with httpx.AsyncClient(timeout=30) as http:
+                began = asyncio.get_running_loop().time()
                 for index in range(self.run.days):
                     day = self.run.start + timedelta(days=index)
                     await self.simulate_day(day, watcher, http)
                     self.progress(index + 1, self.run.days, day.isoformat())
                 end = datetime.combine(self.run.start + timedelta(days=self.run.days), DAY_START, tzinfo=self.zone)
                 self.set_clock(end)
+                days_done = asyncio.get_running_loop().time()
                 self.settled = await self.settle(watcher)
+                self.seconds = {"simulated_days": days_done - began,
+                                "catching_up": asyncio.get_running_loop().time() - days_done}
             await self.producer.stop()
         return watcher
 
@@ -118,6 +124,7 @@ class Simulation:
                 self.published += len(items)
             await self.submit_reports(watcher, now, http)
             await asyncio.sleep(1 / self.run.speed)
+            self.paced += 1 / self.run.speed
 
     def latest_conferences(self, watcher: Watcher) -> dict[str, dict[str, Any]]:
         new = watcher.seen[self.read_for_conferences:]
