@@ -14,8 +14,7 @@ its own process wrote, and takes over another's only when they have waited past 
 Finding pending entries: a writer tells the relay which document it wrote (`notify(collection, id)`),
 and the relay reads just those by id. A full sweep of the collections runs, in a task of its own, at
 start-up (a crash's leftovers) and every `sweep` seconds (another replica's orphans, a writer that forgot
-to tell).
-FerretDB 1.x on SQLite filters only `_id` in the database and reads every other query's whole
+to tell). FerretDB 1.x on SQLite filters only `_id` in the database and reads every other query's whole
 collection, so a sweep per event made the relays most of the store's work in a simulated month.
 """
 
