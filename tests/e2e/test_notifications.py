@@ -50,14 +50,14 @@ async def test_every_participant_gets_an_invitation_with_a_calendar_file(running
     # Each NotificationSent is recorded after its mail is handed over, so it follows the mail: wait for it.
     everyone = {p["participant_id"] for p in request["participants"]}
 
-    def sent_to() -> set:
-        return {s.data["recipient_id"] for s in watcher.of_type(
-            "cpc.NotificationSent.v1", conference_id=conference["conference_id"], purpose="invitation")}
+    def sent() -> list:
+        return watcher.of_type("cpc.NotificationSent.v1", conference_id=conference["conference_id"], purpose="invitation")
 
-    assert await watcher.until(lambda: sent_to() == everyone, 30), sent_to()
-    sent = watcher.of_type("cpc.NotificationSent.v1", conference_id=conference["conference_id"], purpose="invitation")
-    assert {s.data["channel"] for s in sent} == {"email"}
-    assert all(set(s.data) <= {"conference_id", "notification_id", "recipient_id", "purpose", "channel"} for s in sent)
+    assert await watcher.until(lambda: {s.data["recipient_id"] for s in sent()} == everyone, 30), sent()
+    invitations = sent()
+    assert {s.data["channel"] for s in invitations} == {"email"}
+    assert all(set(s.data) <= {"conference_id", "notification_id", "recipient_id", "purpose", "channel"}
+               for s in invitations)
 
 
 async def test_a_rescheduled_conference_sends_an_update_with_the_same_calendar_uid(running_services, watcher):
