@@ -45,8 +45,9 @@ async def _run(endpoints: infra.Endpoints, count: int) -> int:
                 f"  {conference['attendance_mode']:<9} {conference['office_id'] or 'online'} / {conference['room_id'] or '-'}"
                 f"  chair {conference['chair_id']}  reports asked {len(reports)}  invitations sent {invited(cid)}"
             )
-        counts = Counter(seen.type for seen in watcher.seen)
-        print("\nEvents published:", ", ".join(f"{t.split('.')[1]} {n}" for t, n in sorted(counts.items())))
+        ours = {c["conference_id"] for c in map(scheduled, requests) if c}
+        counts = Counter(seen.type for seen in watcher.seen if seen.data.get("conference_id") in ours)
+        print("\nEvents about these conferences:", ", ".join(f"{t.split('.')[1]} {n}" for t, n in sorted(counts.items())))
     mails = len(mailbox.Maildir(str(endpoints.maildir), create=False)) if endpoints.maildir.exists() else 0
     print(f"Mail server holds {mails} messages in {endpoints.maildir} (all runs).")
     print("Service logs: .stack/logs/  ·  stop everything: ./dev down\n")
