@@ -125,7 +125,7 @@ def _bars(rows: list[tuple[str, float]], *, maximum: float | None = None, fmt: s
     """A horizontal bar chart."""
     maximum = maximum or max([v for _, v in rows] + [reference[1] if reference else 0] + [1e-9])
     label_w, bar_w, row_h = 230, width - 300, 24
-    height = row_h * len(rows) + 10
+    height = row_h * len(rows) + 10 + (16 if reference else 0)  # the reference's label below the bars
     parts = [f'<svg class="chart" width="{width}" height="{height}" role="img">']
     for i, (label, value) in enumerate(rows):
         y = 5 + i * row_h
@@ -159,7 +159,10 @@ def _stacked(columns: list[tuple[str, dict[str, int]]], keys: tuple[str, ...], *
                              f'fill="{COLOURS[key]}"><title>{html.escape(label)} {key}: {counts[key]}</title></rect>')
         if label in markers:
             parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="10" y2="{bottom}" stroke="#0b0c0c" stroke-width="2"/>'
-                         f'<text x="{x + 3:.1f}" y="20" font-size="11">policy from {html.escape(label)}</text>')
+                         # near the right edge, the label reads leftwards from the line
+                         + (f'<text x="{x - 3:.1f}" y="20" font-size="11" text-anchor="end">' if x > width - 150
+                            else f'<text x="{x + 3:.1f}" y="20" font-size="11">')
+                         + f'policy from {html.escape(label)}</text>')
         if len(columns) <= 12 or i % max(len(columns) // 10, 1) == 0:
             parts.append(f'<text x="{x:.1f}" y="{bottom + 14}" font-size="10">{html.escape(tick(label))}</text>')
     legend = "".join(f'<rect x="{left + 110 * n}" y="{bottom + 24}" width="10" height="10" fill="{COLOURS[k]}"/>'
