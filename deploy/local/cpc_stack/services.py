@@ -51,6 +51,5 @@ def start(endpoints: infra.Endpoints, instances: list[str] | None = None, extra_
 
 def stop(instances: list[str] | None = None) -> None:
     running = [name for name in processes.running() if name.partition("-")[0] in SERVICES]
-    for instance in instances or running:
-        if processes.stop(instance):
-            infra.say(f"stopped {instance}")
+    for instance in processes.stop_all(instances or running):
+        infra.say(f"stopped {instance}")
