@@ -19,7 +19,9 @@ from pymongo.errors import ServerSelectionTimeoutError
 from rich.console import Console
 from rich.table import Table
 
-LOCAL_PREFIX = "cpc"  # the services `./dev up` starts
+from cpc_shared.settings import ServiceSettings
+
+LOCAL_PREFIX = ServiceSettings.model_fields["database_prefix"].default  # the services `./dev up` starts
 LONDON = ZoneInfo("Europe/London")
 
 
