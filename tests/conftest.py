@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from email.message import Message
+from email.parser import BytesParser
 
 import pytest
 
@@ -79,11 +80,23 @@ async def watcher(stack: infra.Endpoints) -> AsyncIterator[Watcher]:
         yield watching
 
 
+_MAIL_INDEX: dict[str, tuple[str | None, str | None]] = {}  # mail file -> (conference, purpose), read once
+
+
 def mails_for(endpoints: infra.Endpoints, conference_id: str, purpose: str | None = "invitation") -> list[Message]:
-    """The mails the local mail server holds for a conference (invitations, unless another purpose is named)."""
+    """The mails the local mail server holds for a conference (invitations, unless another purpose is named).
+    The Maildir keeps every run's mail (a simulated month is ~5,000), so each file's headers are read once."""
     box = mailbox.Maildir(str(endpoints.maildir), create=False)
-    return [message for message in box if message.get("X-CPC-Conference") == conference_id
-            and (purpose is None or message.get("X-CPC-Purpose") == purpose)]
+    found = []
+    for key in box.iterkeys():
+        if key not in _MAIL_INDEX:
+            with box.get_file(key) as file:
+                headers = BytesParser().parse(file, headersonly=True)
+            _MAIL_INDEX[key] = (headers.get("X-CPC-Conference"), headers.get("X-CPC-Purpose"))
+        conference, its_purpose = _MAIL_INDEX[key]
+        if conference == conference_id and (purpose is None or its_purpose == purpose):
+            found.append(box.get_message(key))
+    return found
 
 
 

@@ -168,3 +168,36 @@ async def test_a_participant_who_cannot_be_reached_is_reported_failed_and_the_te
     alert = mails_for(running_services, cid, "alert")[0]
     text = next(p for p in alert.walk() if p.get_content_type() == "text/plain").get_payload(decode=True).decode()
     assert unreachable["participant_id"] in text and unreachable["phone"] not in text and unreachable["name"] not in text
+
+
+async def test_a_participant_who_joins_the_case_is_invited_and_an_agency_that_leaves_is_not_asked_for_its_report(
+        running_services, watcher):
+    request, conference = await scheduled(watcher, running_services)
+    cid = conference["conference_id"]
+    professionals = [p for p in request["participants"] if p["role"] == "professional"]
+    leaving = professionals[0]
+    agency = next(a for a in ("health", "police", "education", "housing", "probation")
+                  if a not in {p["agency"] for p in professionals})
+    newcomer = {"participant_id": f"{request['case_id']}-NEW", "role": "professional", "agency": agency,
+                "name": "New Professional", "email": f"new.{cid.lower()}@partner.example"}
+
+    def reports(event_type: str, of: str) -> list:
+        return [r for r in watcher.of_type(event_type, conference_id=cid) if r.data["agency"] == of]
+
+    assert await watcher.until(lambda: bool(reports("cpc.ReportRequested.v1", leaving["agency"])), 60)
+    participants = [p for p in request["participants"] if p is not leaving] + [newcomer]
+    await casemgmt.publish(running_services.kafka, [("casemgmt.CaseDetailsChanged.v1", {
+        "case_id": request["case_id"], "participants": participants})])
+
+    assert await watcher.until(lambda: bool(watcher.of_type("cpc.ConferenceRescheduled.v1", conference_id=cid)), 60)
+    changed = watcher.of_type("cpc.ConferenceRescheduled.v1", conference_id=cid)[0].data
+    assert changed["starts_at"] == conference["starts_at"] and changed["room_id"] == conference["room_id"]
+    assert changed["version"] == conference["version"] + 1
+    assert {i["participant_id"] for i in changed["invitees"]} == {p["participant_id"] for p in participants}
+
+    assert await watcher.until(lambda: any(m["To"] == newcomer["email"] for m in mails_for(running_services, cid)), 60)
+    assert len([m for m in mails_for(running_services, cid) if m["To"] == newcomer["email"]]) == 1
+    assert await watcher.until(lambda: bool(reports("cpc.ReportRequested.v1", agency)), 60)
+    assert await watcher.until(lambda: bool(reports("cpc.ReportWithdrawn.v1", leaving["agency"])), 60)
+    # The time and place did not change: the others are told nothing new.
+    assert not mails_for(running_services, cid, "update")

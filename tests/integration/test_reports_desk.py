@@ -161,3 +161,26 @@ async def test_a_late_report_is_accepted_and_marked_late(stack):
         assert events(stored, "cpc.ReportSubmitted.v1")[0]["data"]["late"] is True
     finally:
         await client.close()
+
+
+async def test_an_agency_dropped_from_the_conference_is_no_longer_asked_and_is_asked_again_when_it_returns(stack):
+    clock = FixedClock(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
+    client, db, (desk,) = await desks(stack, "gloucestershire-2022.yaml", clock)
+    try:
+        first = scheduled(datetime(2026, 12, 30, 13, 30, tzinfo=LONDON))
+        await desk.conference_scheduled(first)
+        without_police = first.model_copy(update={"version": 2, "invitees": first.invitees[:2]})
+        await desk.conference_scheduled(without_police)
+        await desk.conference_scheduled(without_police)  # redelivered: nothing new
+        reports = {r["agency"]: r async for r in db["reports"].find({"conference_id": first.conference_id})}
+        assert reports["police"]["status"] == "withdrawn" and len(events(reports["police"], "cpc.ReportWithdrawn.v1")) == 1
+        assert reports["health"]["status"] == "requested" and not events(reports["health"], "cpc.ReportWithdrawn.v1")
+
+        police_again = first.model_copy(update={"version": 3})
+        await desk.conference_scheduled(police_again)
+        police = await db["reports"].find_one({"_id": reports["police"]["_id"]})
+        assert police["status"] == "requested"
+        requested = events(police, "cpc.ReportRequested.v1")
+        assert len(requested) == 2 and requested[0]["id"] != requested[1]["id"]
+    finally:
+        await client.close()

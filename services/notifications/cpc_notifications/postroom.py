@@ -48,6 +48,7 @@ log = get_logger(__name__)
 TEAM = "cpc-team"
 QUIET_START, QUIET_END = time(20, 0), time(8, 0)  # no text messages in the evening or at night
 REMINDER_AT = time(9, 0)
+MEETING = ("starts_at", "ends_at", "attendance_mode", "office_id", "room_id", "meeting_link")  # what an update tells
 LOOK_AGAIN_SECONDS = 60.0
 NOTHING_DUE = datetime.max.replace(tzinfo=UTC)
 
@@ -120,11 +121,23 @@ class Postroom:
         case = await self._case(conference.case_id)
         if known and known.get("family_report_by"):
             snapshot["family_report_by"] = known["family_report_by"]
+        # What the participants knew before this version (kept, so a redelivery compares as the first time did).
+        if known and known["version"] == conference.version:
+            before = known.get("before")
+        else:
+            before = {field: known.get(field) for field in ("invitees", *MEETING)} if known else None
         await self.conferences.update_one({"_id": conference.conference_id},
-                                          {"$set": {**snapshot, "status": "scheduled"}}, upsert=True)
+                                          {"$set": {**snapshot, "status": "scheduled", "before": before}}, upsert=True)
         view = self._view(snapshot, case)
-        purpose = "invitation" if conference.version == 1 else "update"
+        invited_before = {i["participant_id"] for i in (before or {}).get("invitees") or []}
+        same_meeting = before is not None and all(before.get(field) == snapshot.get(field) for field in MEETING)
         for invitee in conference.invitees:
+            if invitee.participant_id not in invited_before:
+                purpose = "invitation"  # new to this conference (or its first version)
+            elif same_meeting:
+                continue  # only who else comes changed: nothing new to tell them
+            else:
+                purpose = "update"
             await self.deliver(view, case, invitee.participant_id, purpose, str(conference.version), calendar=True)
         await self._plan_reminders(view)
 

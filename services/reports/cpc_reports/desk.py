@@ -106,11 +106,20 @@ class ReportsDesk:
                 continue
             except DuplicateKeyError:
                 pass
+            # The agency was dropped from the conference and is invited again: its report is asked for again.
+            if await update_where(self.reports, report_id, {"status": "withdrawn"}, {
+                    "$set": {**timing, "status": "requested", "overdue_raised_at": None, "escalated_at": None},
+                    "$push": {"outbox": outbox_entry(requested, at=now, cause=f"{report_id}|v{conference.version}")}}):
+                continue
             # Rescheduled: the due times move; an alert for the old time does not stand for the new one.
             moved_into_future = times.due_at > now
             await update_where(self.reports, report_id, {"status": {"$in": list(OPEN)}, "due_at": {"$ne": times.due_at}}, {
                 "$set": {**timing, **({"overdue_raised_at": None, "escalated_at": None} if moved_into_future else {})},
                 "$push": {"outbox": outbox_entry(requested, at=now, cause=f"{report_id}|v{conference.version}")}})
+        # An agency no longer invited is not asked for its report (one it has sent stays with the conference).
+        for report in await self._reports_of(conference.conference_id, ("requested",)):
+            if report["_id"] not in report_ids:
+                await self._withdraw(report, now, why=f"dropped|v{conference.version}")
         # The version is recorded last: a crash before this handles the event again, whole.
         await self.conferences.update_one({"_id": conference.conference_id}, {
             "$set": {"version": conference.version, "starts_at": conference.starts_at, "chair_id": conference.chair_id,
@@ -132,12 +141,17 @@ class ReportsDesk:
     async def conference_cancelled(self, conference_id: str) -> None:
         now = self.clock.now()
         for report in await self._reports_of(conference_id, OPEN):
-            withdrawn = ReportWithdrawn(conference_id=conference_id, report_id=report["_id"], agency=report["agency"],
-                                        due_at=report["due_at"])
-            await update_where(self.reports, report["_id"], {"status": report["status"]}, {
-                "$set": {"status": "withdrawn"}, "$push": {"outbox": outbox_entry(withdrawn, at=now, cause=f"{report['_id']}|withdrawn")}})
-            self.relay.notify(self.reports.name, report["_id"])
+            await self._withdraw(report, now)
         await self.conferences.update_one({"_id": conference_id}, {"$set": {"status": "cancelled"}})
+
+    async def _withdraw(self, report: dict[str, Any], now: datetime, why: str = "withdrawn") -> None:
+        """`why` tells this withdrawal's event from another of the same report (asked for again, then dropped)."""
+        withdrawn = ReportWithdrawn(conference_id=report["conference_id"], report_id=report["_id"],
+                                    agency=report["agency"], due_at=report["due_at"])
+        cause = f"{report['_id']}|{why}"
+        await update_where(self.reports, report["_id"], {"status": report["status"]}, {
+            "$set": {"status": "withdrawn"}, "$push": {"outbox": outbox_entry(withdrawn, at=now, cause=cause)}})
+        self.relay.notify(self.reports.name, report["_id"])
 
     # Timers ----------------------------------------------------------------------------------
 

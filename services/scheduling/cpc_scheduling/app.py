@@ -113,6 +113,10 @@ def build() -> Service:
         await cancel_upcoming(request.case_id, request.conference_id or None, "cancelled_by_council", envelope.id)
 
     async def on_case_details_changed(change: CaseDetailsChanged, envelope: Envelope) -> None:
+        if change.participants:  # the case's participants now (an empty list would invite nobody: ignored)
+            await scheduler.participants_changed(
+                await cases.conferences(change.case_id),
+                [Invitee.model_validate(p.model_dump()) for p in change.participants], clock.now())
         if change.family is None:
             return
         area = family_area(change.family)

@@ -274,6 +274,31 @@ class Scheduler:
         await self._store_step(conference, outbox_before, expect={"room_request_id": room_request_id,
                                                                  "status": status_before})
 
+    # The case's people --------------------------------------------------------------------------
+
+    async def participants_changed(self, conferences: list[dict[str, Any]], participants: list[Invitee],
+                                   now: datetime) -> None:
+        """The case's participants are now these: its upcoming conferences invite them, and no longer anyone
+        who has left. A scheduled conference gets a new version (ConferenceRescheduled at the same time and
+        place), so notifications invites the newcomers and reports asks any new agency for its report."""
+        wanted = [invitee.model_dump() for invitee in participants]
+        for conference in conferences:
+            if conference["status"] not in UPCOMING or _same_people(conference["invitees"], wanted):
+                continue
+            if conference.get("starts_at") and conference["starts_at"] <= now:
+                continue  # under way or over: its outcome is awaited, not its invitations
+            outbox_before, status_before, version_before = (len(conference["outbox"]), conference["status"],
+                                                            conference["version"])
+            conference["invitees"] = wanted
+            conference["history"].append({"at": now, "what": "participants_changed"})
+            if conference["status"] == "scheduled":
+                conference["version"] += 1
+                rescheduled = ConferenceRescheduled(**self.conference_fields(conference))
+                self._emit(conference, rescheduled, now, cause=f"v{conference['version']}")
+            # Awaiting or moving to a room: the invitees go out with the conference once it is placed.
+            await self._store_step(conference, outbox_before, expect={"status": status_before,
+                                                                     "version": version_before})
+
     async def _store_step(self, conference: dict[str, Any], outbox_before: int, expect: dict[str, Any]) -> None:
         """Write the step as one conditional update: state, and the events it added to the outbox."""
         new_events = conference["outbox"][outbox_before:]
@@ -300,3 +325,8 @@ def _local_date(value: datetime | str, zone: ZoneInfo) -> date:
 def _same_instant(a: datetime, b: datetime) -> bool:
     return a.timestamp() == b.timestamp()
 
+
+def _same_people(invitees: list[dict[str, Any]], others: list[dict[str, Any]]) -> bool:
+    def by_id(people: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return sorted(people, key=lambda person: person["participant_id"])
+    return by_id(invitees) == by_id(others)
