@@ -24,6 +24,10 @@ pytestmark = pytest.mark.e2e
 LONDON = ZoneInfo("Europe/London")
 
 
+def body_of(mail) -> str:
+    return next(p for p in mail.walk() if p.get_content_type() == "text/plain").get_payload(decode=True).decode()
+
+
 def invite_of(mail) -> Calendar:
     parts = [p for p in mail.walk() if p.get_content_type() == "text/calendar"]
     assert len(parts) == 1, "one calendar invitation attached"
@@ -170,7 +174,7 @@ async def test_a_participant_who_cannot_be_reached_is_reported_failed_and_the_te
     assert unreachable["participant_id"] in text and unreachable["phone"] not in text and unreachable["name"] not in text
 
 
-async def test_a_participant_who_joins_the_case_is_invited_and_an_agency_that_leaves_is_not_asked_for_its_report(
+async def test_a_participant_who_joins_the_case_is_invited_the_others_told_and_an_agency_that_leaves_let_go(
         running_services, watcher):
     request, conference = await scheduled(watcher, running_services)
     cid = conference["conference_id"]
@@ -199,5 +203,14 @@ async def test_a_participant_who_joins_the_case_is_invited_and_an_agency_that_le
     assert len([m for m in mails_for(running_services, cid) if m["To"] == newcomer["email"]]) == 1
     assert await watcher.until(lambda: bool(reports("cpc.ReportRequested.v1", agency)), 60)
     assert await watcher.until(lambda: bool(reports("cpc.ReportWithdrawn.v1", leaving["agency"])), 60)
-    # The time and place did not change: the others are told nothing new.
-    assert not mails_for(running_services, cid, "update")
+    # The same time and place: everyone still invited is told who will be there now, once; the professional
+    # who left takes it out of their diary.
+    stayed = [p for p in request["participants"] if p is not leaving]
+    assert await watcher.until(lambda: len(mails_for(running_services, cid, "update")) == len(stayed), 60)
+    updates = mails_for(running_services, cid, "update")
+    assert sorted(m["To"] for m in updates) == sorted(p["email"] for p in stayed)
+    assert all(body_of(m).startswith("The people invited to the meeting have changed.") for m in updates)
+    assert await watcher.until(lambda: bool(mails_for(running_services, cid, "cancellation")), 60)
+    (dropped,) = mails_for(running_services, cid, "cancellation")
+    assert dropped["To"] == leaving["email"] and "no longer invited" in body_of(dropped)
+    assert invite_of(dropped)["METHOD"] == "CANCEL"

@@ -29,7 +29,7 @@ from cpc_notifications.domain.messages import Conference, Message, Place, Recipi
 from cpc_shared.calendar import WorkingDayCalendar
 from cpc_shared.clock import Clock
 from cpc_shared.consumer import NotYet, Unavailable
-from cpc_shared.contracts.inbound import Family, Participant
+from cpc_shared.contracts.inbound import FAMILY_ROLES, Family, Participant
 from cpc_shared.contracts.outbound import (
     ConferenceScheduled,
     Invitee,
@@ -129,16 +129,26 @@ class Postroom:
         await self.conferences.update_one({"_id": conference.conference_id},
                                           {"$set": {**snapshot, "status": "scheduled", "before": before}}, upsert=True)
         view = self._view(snapshot, case)
-        invited_before = {i["participant_id"] for i in (before or {}).get("invitees") or []}
+        earlier = {i["participant_id"]: i for i in (before or {}).get("invitees") or []}
+        now_invited = {i.participant_id: i.model_dump() for i in conference.invitees}
         same_meeting = before is not None and all(before.get(field) == snapshot.get(field) for field in MEETING)
+        same_people = earlier == now_invited
         for invitee in conference.invitees:
-            if invitee.participant_id not in invited_before:
+            if invitee.participant_id not in earlier:
                 purpose = "invitation"  # new to this conference (or its first version)
-            elif same_meeting:
-                continue  # only who else comes changed: nothing new to tell them
-            else:
+            elif not same_meeting:
                 purpose = "update"
+            elif not same_people:
+                purpose = "update-people"  # the invitation lists who will be there: families should know
+            else:
+                continue  # nothing they would see has changed
             await self.deliver(view, case, invitee.participant_id, purpose, str(conference.version), calendar=True)
+        # A professional dropped from the conference takes it out of their diary; a family member who is no
+        # longer invited hears it from their social worker, not from us.
+        for participant_id, invitee in earlier.items():
+            if participant_id not in now_invited and invitee["role"] not in FAMILY_ROLES:
+                await self.deliver(view, case, participant_id, "cancellation-no_longer_invited", str(conference.version),
+                                   calendar=True)
         await self._plan_reminders(view)
 
     async def conference_cancelled(self, conference_id: str) -> None:
@@ -258,13 +268,13 @@ class Postroom:
         message = compose(purpose, view, recipient, self.zone, **(extra or {}))
         channel = self._channel(contact, details)
         notification_id = "NTF-" + event_id(view.conference_id, participant_id, purpose, version)
-        ics = calendar_invite(view, cancelled=purpose == "cancellation", organiser=self.email.sender,
+        ics = calendar_invite(view, cancelled=purpose.startswith("cancellation"), organiser=self.email.sender,
                               stamp=self.clock.now()) if calendar else None
 
         async def send() -> str:
             if channel == "email":
                 await self._email(details["email"], message, notification_id, view.conference_id,
-                                  purpose.split("-")[0], ics, cancelled=purpose == "cancellation")
+                                  purpose.split("-")[0], ics, cancelled=purpose.startswith("cancellation"))
             elif channel == "sms":
                 if self._quiet_hours():
                     await self._defer_text(notification_id, view, participant_id, message)

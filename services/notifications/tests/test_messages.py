@@ -68,3 +68,18 @@ def test_updates_cancellations_and_reminders_say_so():
 def test_the_readme_shows_the_family_invitation_as_it_is_sent():
     body = compose("invitation", EXAMPLE, PARENT, LONDON).body
     assert body in README.read_text(), "update the example invitation in README.md"
+
+
+def test_when_only_the_people_change_the_family_is_told_who_will_be_there_now():
+    message = compose("update-people", EXAMPLE, PARENT, LONDON)
+    assert message.subject == "Your child protection conference has changed"
+    assert message.body.startswith("The people invited to the meeting have changed. The time and place are the same.")
+    assert "Who will be there?" in message.body and "someone from the police" in message.body
+
+
+def test_a_professional_dropped_from_a_conference_is_told_to_take_it_out_of_their_diary():
+    message = compose("cancellation-no_longer_invited", EXAMPLE, Recipient(participant_id="P-5", role="professional"),
+                      LONDON)
+    assert message.subject == "No longer invited: child protection conference CPC-3F2A9C1B7D40"
+    assert "no longer invited" in message.body and "goes ahead without you" in message.body
+    assert "Tuesday 8 December 2026" in message.body

@@ -105,7 +105,8 @@ def _people(t: ModuleType, invitees: list[Invitee]) -> str:
 
 
 def compose(purpose: str, conference: Conference, recipient: Recipient, zone: ZoneInfo, **extra: str) -> Message:
-    """The message for one recipient; `purpose` is invitation, update, cancellation, reminder,
+    """The message for one recipient; `purpose` is invitation, update (update-people: only who comes
+    changed), cancellation (cancellation-no_longer_invited: for a professional dropped from it), reminder,
     report_request, report_chaser or alert."""
     t, missing = templates(recipient.language if recipient.is_family else "en")
     audience = "family" if recipient.is_family else "professional"
@@ -121,10 +122,14 @@ def compose(purpose: str, conference: Conference, recipient: Recipient, zone: Zo
         else " by " + conference.family_report_by.astimezone(zone).strftime("%A %-d %B"),
         **extra,
     }
-    if purpose in ("invitation", "update"):
+    if purpose in ("invitation", "update", "update-people"):
         body = (t.FAMILY_INVITATION if recipient.is_family else t.PROFESSIONAL_INVITATION).format(**fields)
         if purpose == "update":
             body = t.UPDATE_PREFIX + body
+        elif purpose == "update-people":  # the same time and place; who else comes has changed
+            body, purpose = t.PEOPLE_UPDATE_PREFIX + body, "update"
+    elif purpose == "cancellation-no_longer_invited" and not recipient.is_family:
+        body, purpose = t.NO_LONGER_INVITED_PROFESSIONAL.format(**fields), "no_longer_invited"
     elif purpose == "cancellation":
         body = (t.CANCELLATION_FAMILY if recipient.is_family else t.CANCELLATION_PROFESSIONAL).format(**fields)
     elif purpose.startswith("reminder"):

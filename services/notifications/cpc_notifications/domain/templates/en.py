@@ -47,6 +47,7 @@ Please send your agency's report through the reports service when the request re
 """
 
 UPDATE_PREFIX = "The time or place of the meeting has changed. Here are the new details.\n\n"
+PEOPLE_UPDATE_PREFIX = "The people invited to the meeting have changed. The time and place are the same.\n\n"
 
 CANCELLATION_FAMILY = """\
 Hello {name},
@@ -57,6 +58,11 @@ Your social worker will talk to you about what happens next.
 
 CANCELLATION_PROFESSIONAL = """\
 The child protection conference {conference_id} on {day} at {time} is cancelled. Please remove it from your diary.
+"""
+
+NO_LONGER_INVITED_PROFESSIONAL = """\
+You are no longer invited to the child protection conference {conference_id} on {day} at {time}. The conference
+goes ahead without you. Please remove it from your diary.
 """
 
 REMINDER_FAMILY = """\
@@ -104,6 +110,7 @@ SUBJECTS = {
     "update_professional": "Changed: child protection conference {conference_id}",
     "cancellation_family": "Your child protection conference is cancelled",
     "cancellation_professional": "Cancelled: child protection conference {conference_id}",
+    "no_longer_invited_professional": "No longer invited: child protection conference {conference_id}",
     "reminder_family": "Reminder: your child protection conference",
     "reminder_professional": "Reminder: child protection conference {conference_id}",
     "report_request": "Report needed: child protection conference {conference_id}",
