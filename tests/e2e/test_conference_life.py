@@ -55,20 +55,23 @@ async def test_reviews_follow_outcomes_until_the_plan_ends(running_services, wat
 
     held_on = await record_outcome(running_services, initial, "plan_started")
     first_review = await scheduled_for(watcher, previous_conference_id=initial["conference_id"])
-    assert first_review["conference_type"] == "review"
-    assert first_review["within_timescale"] is True
-    assert date.fromisoformat(first_review["statutory_deadline"]) <= add_months(held_on, 3)
-    assert held_on < date.fromisoformat(first_review["starts_at"][:10]) <= add_months(held_on, 3)
-    assert first_review["chair_id"] == initial["chair_id"], "the same chair for the case's reviews"
+    seen = f"initial {initial}, first review {first_review}"  # what a failure reports
+    assert first_review["conference_type"] == "review", seen
+    assert first_review["within_timescale"] is True, seen
+    assert date.fromisoformat(first_review["statutory_deadline"]) <= add_months(held_on, 3), seen
+    assert held_on < date.fromisoformat(first_review["starts_at"][:10]) <= add_months(held_on, 3), seen
+    assert first_review["chair_id"] == initial["chair_id"], f"the same chair for the case's reviews: {seen}"
 
     held_on = await record_outcome(running_services, first_review, "plan_continued")
     second_review = await scheduled_for(watcher, previous_conference_id=first_review["conference_id"])
-    assert add_months(held_on, 3) < date.fromisoformat(second_review["statutory_deadline"]) <= add_months(held_on, 6)
-    assert date.fromisoformat(second_review["starts_at"][:10]) <= add_months(held_on, 6)
+    seen = f"held on {held_on}, second review {second_review}"
+    assert add_months(held_on, 3) < date.fromisoformat(second_review["statutory_deadline"]) <= add_months(held_on, 6), seen
+    assert date.fromisoformat(second_review["starts_at"][:10]) <= add_months(held_on, 6), seen
 
     await record_outcome(running_services, second_review, "plan_ended")
     await watcher.until(lambda: False, timeout=4)
-    assert not watcher.of_type("cpc.ConferenceScheduled.v1", previous_conference_id=second_review["conference_id"])
+    after = watcher.of_type("cpc.ConferenceScheduled.v1", previous_conference_id=second_review["conference_id"])
+    assert not after, f"no review after the plan ended: {[a.data for a in after]}"
 
 
 async def test_an_inquorate_initial_conference_is_reconvened_within_ten_working_days(running_services, watcher):
