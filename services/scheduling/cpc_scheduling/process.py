@@ -243,7 +243,11 @@ class Scheduler:
             log.warning("booked_slot_not_offered", conference_id=conference_id)
             return
         if not await self.chairs.book(conference_id, chosen.chair_id, chosen.session):
-            log.warning("chair_hold_lost", conference_id=conference_id)
+            # The hold ran out before the room came back: the session is booked again if nobody took it meanwhile.
+            if await self.chairs.hold(conference_id, [chosen], now, booked=True):
+                log.warning("expired_chair_hold_reclaimed", conference_id=conference_id)
+            else:
+                log.error("chair_hold_lost", conference_id=conference_id, chair_id=chosen.chair_id)
         conference["room_hybrid"] = hybrid
         self._schedule(conference, chosen, office_id=office_id, room_id=room_id, booking_id=booking_id, now=now)
         await self._store_step(conference, outbox_before, expect={"room_request_id": room_request_id,
