@@ -184,3 +184,23 @@ async def test_an_agency_dropped_from_the_conference_is_no_longer_asked_and_is_a
         assert len(requested) == 2 and requested[0]["id"] != requested[1]["id"]
     finally:
         await client.close()
+
+
+async def test_when_the_only_report_still_awaited_was_a_dropped_agencys_the_conference_has_all_its_reports(stack):
+    clock = FixedClock(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
+    client, db, (desk,) = await desks(stack, "gloucestershire-2022.yaml", clock)
+    try:
+        first = scheduled(datetime(2026, 12, 30, 13, 30, tzinfo=LONDON))
+        await desk.conference_scheduled(first)
+        reports = {r["agency"]: r async for r in db["reports"].find({"conference_id": first.conference_id})}
+        for agency in ("childrens_social_care", "health"):
+            await desk.submit(reports[agency]["_id"], agency, "report.pdf", b"%PDF-1.7 in", "author-1")
+        assert not (await db["conferences"].find_one({"_id": first.conference_id})).get("complete")
+
+        await desk.conference_scheduled(first.model_copy(update={"version": 2, "invitees": first.invitees[:2]}))
+        conference = await db["conferences"].find_one({"_id": first.conference_id})
+        assert conference["complete"] is True
+        (complete,) = [e for e in conference["outbox"] if e["type"] == "cpc.ReportsComplete.v1"]
+        assert complete["data"]["report_ids"] == sorted(reports[a]["_id"] for a in ("childrens_social_care", "health"))
+    finally:
+        await client.close()

@@ -117,15 +117,18 @@ class ReportsDesk:
                 "$set": {**timing, **({"overdue_raised_at": None, "escalated_at": None} if moved_into_future else {})},
                 "$push": {"outbox": outbox_entry(requested, at=now, cause=f"{report_id}|v{conference.version}")}})
         # An agency no longer invited is not asked for its report (one it has sent stays with the conference).
-        for report in await self._reports_of(conference.conference_id, ("requested",)):
-            if report["_id"] not in report_ids:
-                await self._withdraw(report, now, why=f"dropped|v{conference.version}")
+        dropped = [report for report in await self._reports_of(conference.conference_id, ("requested",))
+                   if report["_id"] not in report_ids]
+        for report in dropped:
+            await self._withdraw(report, now, why=f"dropped|v{conference.version}")
         # The version is recorded last: a crash before this handles the event again, whole.
         await self.conferences.update_one({"_id": conference.conference_id}, {
             "$set": {"version": conference.version, "starts_at": conference.starts_at, "chair_id": conference.chair_id,
                      "conference_type": conference.conference_type, "status": "scheduled"},
             "$addToSet": {"report_ids": {"$each": report_ids}}}, upsert=True)
         self.relay.notify(self.reports.name, *report_ids)
+        if dropped:  # the report still awaited may have been the dropped agency's
+            await self._check_complete(conference.conference_id)
 
     async def _reports_of(self, conference_id: str, statuses: tuple[str, ...]) -> list[dict[str, Any]]:
         known = await self.conferences.find_one({"_id": conference_id}, {"report_ids": 1})
@@ -223,7 +226,7 @@ class ReportsDesk:
 
     async def _check_complete(self, conference_id: str) -> None:
         reports = await self._reports_of(conference_id, OPEN)
-        if any(report["status"] == "requested" for report in reports):
+        if not reports or any(report["status"] == "requested" for report in reports):
             return
         complete = ReportsComplete(conference_id=conference_id, report_ids=sorted(r["_id"] for r in reports))
         await update_where(self.conferences, conference_id, {"complete": {"$ne": True}}, {
