@@ -156,3 +156,19 @@ async def test_a_conference_without_enough_agencies_invited_warns_that_it_may_be
     assert "1 more agency" in watcher.of_type("cpc.QuorumAtRisk.v1", conference_id=cid)[0].data["reason"]
     assert datetime.fromisoformat(watcher.of_type("cpc.QuorumAtRisk.v1", conference_id=cid)[0].data["starts_at"]) == \
         datetime.fromisoformat(conference["starts_at"])
+
+
+async def test_a_conference_that_loses_agencies_warns_that_it_may_be_inquorate(running_services, watcher):
+    request = new_request()
+    await casemgmt.publish(running_services.kafka, [("casemgmt.ConferenceRequested.v1", request)])
+    conference = await scheduled_for(watcher, request_id=request["request_id"])
+    cid = conference["conference_id"]
+    assert not watcher.of_type("cpc.QuorumAtRisk.v1", conference_id=cid), "quorate as first invited"
+    professionals = [p for p in request["participants"] if p["role"] == "professional"]
+    remaining = [p for p in request["participants"] if p not in professionals[1:]]  # two agencies leave
+    await casemgmt.publish(running_services.kafka, [("casemgmt.CaseDetailsChanged.v1", {
+        "case_id": request["case_id"], "participants": remaining})])
+    assert await watcher.until(lambda: bool(watcher.of_type("cpc.QuorumAtRisk.v1", conference_id=cid)), TIMEOUT)
+    assert "1 more agency" in watcher.of_type("cpc.QuorumAtRisk.v1", conference_id=cid)[0].data["reason"]
+    changed = watcher.of_type("cpc.ConferenceRescheduled.v1", conference_id=cid)[0].data
+    assert len(changed["invitees"]) == len(remaining) and changed["starts_at"] == conference["starts_at"]

@@ -299,6 +299,12 @@ class Scheduler:
                 conference["version"] += 1
                 rescheduled = ConferenceRescheduled(**self.conference_fields(conference))
                 self._emit(conference, rescheduled, now, cause=f"v{conference['version']}")
+                # Quorate before, perhaps not now (an agency left): the team hears while there is time to act.
+                shortfall = quorum_shortfall(rescheduled.invitees)
+                if shortfall and not self.profile.policy_on(rescheduled.starts_at.date()).quoracy_waived:
+                    quorum = QuorumAtRisk(conference_id=conference["_id"], case_id=conference["case_id"],
+                                          starts_at=rescheduled.starts_at, reason=shortfall)
+                    self._emit(conference, quorum, now, cause=f"quorum|v{conference['version']}")
             # Awaiting or moving to a room: the invitees go out with the conference once it is placed.
             await self._store_step(conference, outbox_before, expect={"status": status_before,
                                                                      "version": version_before})
