@@ -12,7 +12,7 @@ from cpc_rooms.domain.offices import distance_km
 from cpc_shared.http import issue_token
 from cpc_shared.profile import load_profile
 from cpc_stack import casemgmt, infra
-from tests.conftest import new_request
+from tests.conftest import mails_for, new_request
 from cpc_stack.paths import REPO
 
 pytestmark = pytest.mark.e2e
@@ -170,5 +170,6 @@ async def test_a_conference_that_loses_agencies_warns_that_it_may_be_inquorate(r
         "case_id": request["case_id"], "participants": remaining})])
     assert await watcher.until(lambda: bool(watcher.of_type("cpc.QuorumAtRisk.v1", conference_id=cid)), TIMEOUT)
     assert "1 more agency" in watcher.of_type("cpc.QuorumAtRisk.v1", conference_id=cid)[0].data["reason"]
+    assert await watcher.until(lambda: bool(mails_for(running_services, cid, "alert")), TIMEOUT), "the team is told"
     changed = watcher.of_type("cpc.ConferenceRescheduled.v1", conference_id=cid)[0].data
     assert len(changed["invitees"]) == len(remaining) and changed["starts_at"] == conference["starts_at"]

@@ -81,7 +81,8 @@ def build() -> Service:
                                   to_team_manager=True)
 
     async def on_quorum_at_risk(at_risk: QuorumAtRisk, envelope: Envelope) -> None:
-        await postroom.alert_team(at_risk.conference_id, at_risk.case_id, "quorum_at_risk",
+        # Each warning is its own (first invited, then after agencies left): one alert per event, not per conference.
+        await postroom.alert_team(at_risk.conference_id, at_risk.case_id, f"quorum_at_risk|{envelope.id}",
                                   "For the chair: the conference may not be quorate.", f"{at_risk.reason}.")
 
     async def on_report_requested(requested: ReportRequested, envelope: Envelope) -> None:
