@@ -166,7 +166,6 @@ class EventConsumer:
         if isinstance(last_fault, NotYet):
             waited = time.monotonic() - self._waiting_since.setdefault(_place(msg), time.monotonic())
             if waited >= self._wait_limit:
-                self._waiting_since.pop(_place(msg), None)
                 await self._dead_letter(msg, f"gave up waiting after {waited:.0f} s: {last_fault}")
                 return
         log.warning("redelivering_after_transient_faults", attempts=self._attempts)
@@ -192,6 +191,7 @@ class EventConsumer:
             await msg.ack()
 
     async def _dead_letter(self, msg: KafkaMessage, reason: str) -> None:
+        self._waiting_since.pop(_place(msg), None)  # whatever it waited for, it waits no more
         record = msg.raw_message
         headers = {name: (value or b"").decode(errors="replace") for name, value in (record.headers or ())}
         headers.update(

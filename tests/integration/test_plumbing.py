@@ -53,6 +53,15 @@ async def committed(bootstrap: str, group: str, topic: str) -> int | None:
         await consumer.stop()
 
 
+async def first_dead_letter(bootstrap: str, topic: str):
+    dlq = AIOKafkaConsumer(f"{topic}.dlq", bootstrap_servers=bootstrap, auto_offset_reset="earliest")
+    await dlq.start()
+    try:
+        return await asyncio.wait_for(dlq.getone(), 20)
+    finally:
+        await dlq.stop()
+
+
 async def wait_for(condition, timeout: float = 30) -> bool:
     for _ in range(int(timeout / 0.1)):
         if condition():
@@ -104,12 +113,7 @@ async def test_a_rejected_event_is_dead_lettered_with_its_reason_and_the_next_is
         assert await wait_for(lambda: handled == ["KNOWN"])
     finally:
         await broker.stop()
-    dlq = AIOKafkaConsumer(f"{topic}.dlq", bootstrap_servers=stack.kafka, auto_offset_reset="earliest")
-    await dlq.start()
-    try:
-        record = await asyncio.wait_for(dlq.getone(), 20)
-    finally:
-        await dlq.stop()
+    record = await first_dead_letter(stack.kafka, topic)
     headers = dict(record.headers)
     assert headers["dlq_reason"] == b"no such conference"
     assert headers["dlq_offset"] == b"0" and headers["dlq_topic"] == topic.encode()
@@ -138,12 +142,7 @@ async def test_an_event_waiting_for_one_that_never_comes_is_dead_lettered_and_th
     finally:
         await broker.stop()
     assert tries["STRAY"] >= 4  # redelivered while waiting, not dead-lettered at the first miss
-    dlq = AIOKafkaConsumer(f"{topic}.dlq", bootstrap_servers=stack.kafka, auto_offset_reset="earliest")
-    await dlq.start()
-    try:
-        record = await asyncio.wait_for(dlq.getone(), 20)
-    finally:
-        await dlq.stop()
+    record = await first_dead_letter(stack.kafka, topic)
     reason = dict(record.headers)["dlq_reason"].decode()
     assert reason.startswith("gave up waiting after ") and reason.endswith(": the conference is not known here yet")
     assert await committed(stack.kafka, group, topic) == 2

@@ -100,10 +100,10 @@ def build() -> Service:
             if conference["status"] not in UPCOMING or conference_id not in (None, conference["_id"]):
                 continue
             cancelled = ConferenceCancelled(conference_id=conference["_id"], case_id=conference["case_id"], reason=reason)
+            now = clock.now()
             updated = await update_where(conferences, conference["_id"], {"status": conference["status"]}, {
                 "$set": {"status": "cancelled", "cancel_reason": reason},
-                "$push": {"outbox": outbox_entry(cancelled, at=clock.now(), cause=cause),
-                          "history": {"at": clock.now(), "what": reason}}})
+                "$push": {"outbox": outbox_entry(cancelled, at=now, cause=cause), "history": {"at": now, "what": reason}}})
             service.relay.notify(conferences.name, conference["_id"])
             if updated:
                 await chairs.release(conference["_id"])
