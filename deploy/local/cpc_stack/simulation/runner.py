@@ -92,17 +92,17 @@ class Simulation:
                                              enable_idempotence=True)
             await self.producer.start()
             async with httpx.AsyncClient(timeout=30) as http:
-                clock = asyncio.get_running_loop()
-                began = clock.time()
+                loop = asyncio.get_running_loop()
+                began = loop.time()
                 for index in range(self.run.days):
                     day = self.run.start + timedelta(days=index)
                     await self.simulate_day(day, watcher, http)
                     self.progress(index + 1, self.run.days, day.isoformat())
                 end = datetime.combine(self.run.start + timedelta(days=self.run.days), DAY_START, tzinfo=self.zone)
                 self.set_clock(end)
-                days_done = clock.time()
+                days_done = loop.time()
                 self.settled = await self.settle(watcher)
-                self.seconds = {"simulated_days": days_done - began, "catching_up": clock.time() - days_done}
+                self.seconds = {"simulated_days": days_done - began, "catching_up": loop.time() - days_done}
             await self.producer.stop()
         return watcher
 
