@@ -14,6 +14,10 @@ class WorkingDayCalendar:
         self._bank_holidays = holidays.country_holidays("GB", subdiv="ENG")
         self._closure_days = frozenset(closure_days)
 
+    def without_closure_days(self) -> WorkingDayCalendar:
+        """The same calendar as if the council never closed (to tell whether closures made something late)."""
+        return WorkingDayCalendar()
+
     def is_bank_holiday(self, day: date) -> bool:
         return day in self._bank_holidays
 

@@ -116,6 +116,9 @@ class ReportDue(_Strict):
     """When a report is due: a number of hours before the conference, or of working days by kind."""
 
     hours_before: int | None = Field(None, ge=0)
+    hours_on: Literal["working_days", "every_day"] = Field(
+        "working_days", description="working_days: the hours' clock stops at weekends, bank holidays and closure "
+        "days (48 hours before a Monday 09:30 conference is the Thursday before, 09:30); every_day: clock hours")
     working_days_before: dict[Kind, int] | None = None
 
     @model_validator(mode="after")
@@ -148,6 +151,9 @@ class Policy(_Strict):
     reports: ReportRules = Field(default_factory=lambda: ReportRules())
     pre_birth_by_weeks_of_pregnancy: int = Field(28, ge=10, le=40)
     reconvene_within_working_days: int = Field(10, gt=0, description="a new date after an inquorate conference")
+    minimum_notice_working_days: int = Field(
+        1, ge=1, description="the fewest working days between a request and its conference, for the invitations; "
+        "the agencies' usual time for reports gives way to the statutory deadline, this does not")
     review_window_working_days: int = Field(
         10, ge=0, description="reviews are held in the last this-many working days before they are due"
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -48,3 +48,25 @@ async def test_a_request_that_comes_too_late_is_scheduled_as_soon_as_possible_an
     at_risk = watcher.of_type("cpc.ConferenceDeadlineAtRisk.v1", conference_id=cid)[0].data
     assert at_risk["reason"] == "request_after_deadline"
     assert at_risk["statutory_deadline"] == conference["statutory_deadline"]
+
+
+async def test_an_initial_conference_requested_near_its_deadline_is_held_by_it_with_the_reports_window_shortened(
+        running_services, watcher):
+    strategy_discussion = date.today()
+    for _ in range(13):  # two working days of the fifteen are left
+        strategy_discussion = calendar.on_or_before(strategy_discussion - timedelta(days=1))
+    _, conference = await schedule(watcher, running_services, basis_date=strategy_discussion.isoformat())
+    deadline = date.fromisoformat(conference["statutory_deadline"])
+    assert deadline == calendar.add_working_days(strategy_discussion, 15)
+    assert conference["within_timescale"] is True
+    assert date.fromisoformat(conference["starts_at"][:10]) <= deadline
+    cid = conference["conference_id"]
+
+    def requested() -> list:
+        return watcher.of_type("cpc.ReportRequested.v1", conference_id=cid)
+
+    assert await watcher.until(lambda: len(requested()) >= 4, 30), "the social worker's and three agencies' reports"
+    starts = datetime.fromisoformat(conference["starts_at"])
+    for report in requested():
+        assert report.data["short_notice"] is True
+        assert datetime.now(UTC) < datetime.fromisoformat(report.data["due_at"]) < starts

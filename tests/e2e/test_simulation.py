@@ -62,13 +62,22 @@ def _in_window(starts_at: datetime) -> bool:
     return START <= starts_at.astimezone(LONDON).date() < END
 
 
-def _by_kind(conferences: list[tuple[str, str, bool]]) -> dict[str, dict[str, int]]:
-    """(conference id, kind, on time) -> conferences and on time, by kind."""
+def _counts_in_window(deadline: date, held: date | None) -> bool:
+    """Held in the window, or not held by a deadline that fell in it (and so has passed by its end)."""
+    return START <= (held or deadline) < END
+
+
+def _census(conferences: list[tuple[str, str, date, date | None]]) -> dict[str, dict[str, int]]:
+    """(conference id, kind, statutory deadline, day held or None) -> counted the census way for the window:
+    by the day held; one not held by a deadline before the end counts as late in its deadline's period."""
     counts: dict[str, dict[str, int]] = {}
-    for _, kind, on_time in conferences:
-        figures = counts.setdefault(kind, {"conferences": 0, "on_time": 0})
+    for _, kind, deadline, held in conferences:
+        if not _counts_in_window(deadline, held):
+            continue
+        figures = counts.setdefault(kind, {"conferences": 0, "within_timescale": 0, "not_held": 0})
         figures["conferences"] += 1
-        figures["on_time"] += on_time
+        figures["within_timescale"] += held is not None and held <= deadline
+        figures["not_held"] += held is None
     return counts
 
 
@@ -76,16 +85,21 @@ async def test_the_report_counts_what_the_scheduling_store_holds(simulation, sta
     prefix = simulation.figures["database_prefix"]
     client = AsyncMongoClient(stack.mongodb, tz_aware=True)
     try:
-        stored = [c async for c in client[f"{prefix}_scheduling"]["conferences"].find(
-            {"status": {"$in": ["scheduled", "held", "moving"]}, "starts_at": {"$exists": True}}, {"outbox": 0})]
+        stored = [c async for c in client[f"{prefix}_scheduling"]["conferences"].find({}, {"outbox": 0})]
         sent = [m async for m in client[f"{prefix}_notifications"]["messages"].find({"status": "sent"}, {"outbox": 0})]
     finally:
         await client.close()
-    held = [(c["_id"], c["conference_type"],
-             c["starts_at"].astimezone(LONDON).date() <= date.fromisoformat(c["statutory_deadline"]))
-            for c in stored if _in_window(c["starts_at"])]
-    assert any(kind == "initial" for _, kind, _ in held), "initial conferences were held in the fortnight"
-    assert simulation.figures["by_kind"] == _by_kind(held)
+    end = datetime(END.year, END.month, END.day, tzinfo=LONDON)
+    counted = []
+    for c in stored:
+        if c["status"] in ("informal_review_held",) or (c["status"] == "cancelled" and not c.get("held_on")):
+            continue
+        held = date.fromisoformat(c["held_on"]) if c.get("held_on") else (
+            c["starts_at"].astimezone(LONDON).date() if c.get("starts_at") and c["starts_at"] <= end else None)
+        counted.append((c["_id"], "reconvened" if c.get("reconvened_from") else c["conference_type"],
+                        date.fromisoformat(c["statutory_deadline"]), held))
+    assert any(kind == "initial" and held for _, kind, _, held in counted), "initial conferences were held"
+    assert simulation.figures["by_kind"] == _census(counted)
     assert sum(m["count"] for m in simulation.figures["messages"]) == len(sent)
 
 
@@ -95,18 +109,33 @@ async def test_the_report_agrees_with_the_topics(simulation):
     assert figures["settled"] is True, "the services caught up before the report was read"
     latest: dict[str, dict] = {}
     for event in events:
-        if event["type"] in ("cpc.ConferenceScheduled.v1", "cpc.ConferenceRescheduled.v1"):
+        if event["type"] in ("cpc.ConferenceScheduled.v1", "cpc.ConferenceRescheduled.v1",
+                             "cpc.ConferenceDeadlineAtRisk.v1"):
             data = event["data"]
-            if data["conference_id"] not in latest or data["version"] >= latest[data["conference_id"]]["version"]:
-                latest[data["conference_id"]] = data
+            if data["conference_id"] not in latest or data.get("version", 0) >= latest[data["conference_id"]].get("version", 0):
+                latest[data["conference_id"]] = {**latest.get(data["conference_id"], {}), **data}
     cancelled = {e["data"]["conference_id"] for e in events if e["type"] == "cpc.ConferenceCancelled.v1"}
-    held = [(c["conference_id"], c["conference_type"], c["within_timescale"]) for c in latest.values()
-            if c["conference_id"] not in cancelled and _in_window(datetime.fromisoformat(c["starts_at"]))]
+    held_on = {e["data"]["conference_id"]: date.fromisoformat(e["data"]["held_on"]) for e in events
+               if e["type"] == "casemgmt.ConferenceOutcomeRecorded.v1"}
+    end = datetime(END.year, END.month, END.day, tzinfo=LONDON)
+    counted = []
+    for cid, c in latest.items():
+        booked = datetime.fromisoformat(c["starts_at"]) if c.get("starts_at") else None
+        held = held_on.get(cid) or (booked.astimezone(LONDON).date() if booked and booked <= end and cid not in cancelled
+                                    else None)
+        if cid in cancelled and held is None:
+            continue
+        counted.append((cid, "reconvened" if c.get("reconvened_from") else c["conference_type"],
+                        date.fromisoformat(c["statutory_deadline"]), held))
     reported = {row["conference_id"] for row in figures["late"]}
-    assert figures["by_kind"] == _by_kind(held), (
-        f"held on the topics, not in the report's late list: {sorted(c for c, _, ok in held if not ok and c not in reported)}")
-    initial = _by_kind(held)["initial"]
-    assert f"{initial['on_time'] / initial['conferences']:.1%} of {initial['conferences']}" in simulation.printed
+    recounted = _census(counted)
+    assert figures["by_kind"] == recounted, (
+        f"late on the topics, not in the report's late list: "
+        f"{sorted(c for c, _, d, h in counted if (h is None or h > d) and c not in reported)}")
+    initial = recounted["initial"]
+    assert f"{initial['within_timescale'] / initial['conferences']:.1%} of {initial['conferences']}" in simulation.printed
+    assert reported == {c for c, _, deadline, held in counted
+                        if _counts_in_window(deadline, held) and (held is None or held > deadline)}
 
     sent = Counter((e["data"]["channel"], e["data"]["purpose"]) for e in events if e["type"] == "cpc.NotificationSent.v1")
     assert {(m["channel"], m["purpose"]): m["count"] for m in figures["messages"]} == dict(sent)

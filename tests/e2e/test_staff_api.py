@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -35,6 +36,10 @@ async def test_the_api_refuses_callers_without_a_valid_token_or_the_right_role(r
         assert agency.status_code == 403 and "roles" in agency.json()["detail"]
 
 
+def figures_of(compliance: dict, kind: str) -> dict:
+    return compliance["by_type"].get(kind, {"conferences": 0, "within_timescale": 0})
+
+
 async def test_the_team_sees_upcoming_conferences_one_conferences_history_and_compliance(running_services, watcher):
     _, conference = await schedule(watcher, running_services)
     cid = conference["conference_id"]
@@ -45,10 +50,27 @@ async def test_the_team_sees_upcoming_conferences_one_conferences_history_and_co
         assert one["status"] == "scheduled" and [h["what"] for h in one["history"]][:2] == ["requested", "scheduled"]
         assert "name" not in repr(one["invitees"])
         day = conference["starts_at"][:10]
-        figures = (await http.get(f"{API}/compliance", params={"from": day, "to": day},
-                                  headers=token(role="manager"))).json()
-        assert figures["by_type"]["initial"]["conferences"] >= 1
-        assert figures["national_initial_within_15_working_days"]["share"] == 0.814
+
+        async def compliance_on(first: str, last: str) -> dict:
+            return (await http.get(f"{API}/compliance", params={"from": first, "to": last},
+                                   headers=token(role="manager"))).json()
+
+        # Counted as the census counts: not before it is held, then by the day the outcome says it was held.
+        before = await compliance_on(day, day)
+        assert figures_of(before, "initial")["conferences"] == figures_of(before, "initial")["within_timescale"]
+        held_late = WorkingDayCalendar().add_working_days(date.fromisoformat(conference["statutory_deadline"]), 1).isoformat()
+        await casemgmt.publish(running_services.kafka, [("casemgmt.ConferenceOutcomeRecorded.v1", {
+            "conference_id": cid, "case_id": conference["case_id"], "held_on": held_late, "outcome": "plan_started",
+            "quorate": True})])
+        for _ in range(50):
+            if (await http.get(f"{API}/conferences/{cid}", headers=token(role="manager"))).json().get("held_on"):
+                break
+            await asyncio.sleep(0.2)
+        after = await compliance_on(held_late, held_late)
+        assert figures_of(after, "initial")["conferences"] >= 1
+        assert cid in [row["conference_id"] for row in after["late"]], "held after its deadline: late"
+        assert cid not in [row["conference_id"] for row in (await compliance_on(day, day))["late"]]
+        assert after["national_initial_within_15_working_days"]["share"] == 0.814
         assert (await http.get(f"{API}/compliance", params={"from": day},
                                headers=token(role="manager"))).status_code == 422
         assert (await http.get(f"{API}/conferences/CPC-NOPE", headers=token(role="manager"))).status_code == 404

@@ -39,10 +39,12 @@ class Conference:
 
     @property
     def on_time(self) -> bool | None:
+        """By the day it was held (the outcome's), else the day it is booked for."""
         starts, deadline = self.record.get("starts_at"), self.record.get("statutory_deadline")
         if starts is None or deadline is None or self.record.get("status") == "cancelled":
             return None
-        return starts.astimezone(LONDON).date() <= date.fromisoformat(deadline)
+        held = date.fromisoformat(self.record["held_on"]) if self.record.get("held_on") else starts.astimezone(LONDON).date()
+        return held <= date.fromisoformat(deadline)
 
     @property
     def place(self) -> str:

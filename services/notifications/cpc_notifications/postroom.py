@@ -230,7 +230,8 @@ class Postroom:
         due = report.due_at.astimezone(self.zone).strftime("%A %-d %B, %-I:%M%p").lower()
         for author in authors:
             await self.deliver(view, case, author.participant_id, purpose, version,
-                               extra={"due": due, "report_id": report.report_id})
+                               extra={"due": due, "report_id": report.report_id,
+                                      "short_notice": "yes" if getattr(report, "short_notice", False) else "no"})
 
     async def alert_team(self, conference_id: str, case_id: str | None, what_key: str, what: str, detail: str,
                          to_team_manager: bool = False) -> None:

@@ -83,3 +83,14 @@ def test_a_professional_dropped_from_a_conference_is_told_to_take_it_out_of_thei
     assert message.subject == "No longer invited: child protection conference CPC-3F2A9C1B7D40"
     assert "no longer invited" in message.body and "goes ahead without you" in message.body
     assert "Tuesday 8 December 2026" in message.body
+
+
+def test_an_agency_asked_at_short_notice_is_told_why_its_time_is_short():
+    police = Recipient(participant_id="P-5", role="professional", name=None)
+    usual = compose("report_request", EXAMPLE, police, LONDON, due="friday 4 december, 9:30am", report_id="RPT-1",
+                    short_notice="no").body
+    short = compose("report_request", EXAMPLE, police, LONDON, due="friday 4 december, 9:30am", report_id="RPT-1",
+                    short_notice="yes").body
+    assert "less time than usual" not in usual
+    assert "less time than usual" in short and "must be held by 11 December 2026" in short
+    assert "Your report is due by friday 4 december, 9:30am." in short

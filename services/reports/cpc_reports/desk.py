@@ -84,15 +84,17 @@ class ReportsDesk:
         report_ids = []
         rules = self.profile.policy_on(conference.starts_at.astimezone(self.zone).date()).reports
         for needed in reports_needed(conference.invitees):
-            times = due_times(needed, conference.starts_at, conference.conference_type, rules, self.calendar, self.zone)
+            times = due_times(needed, conference.starts_at, conference.conference_type, rules, self.calendar, self.zone,
+                              requested_at=now)
             report_id = report_id_for(conference.conference_id, needed.agency)
             report_ids.append(report_id)
             self._due(times.due_at, times.escalate_at)
             requested = ReportRequested(
                 conference_id=conference.conference_id, report_id=report_id, agency=needed.agency,
                 author_role=needed.author_role, due_at=times.due_at, share_with_family_by=times.share_with_family_by,
-                conference_starts_at=conference.starts_at)
+                conference_starts_at=conference.starts_at, short_notice=times.short_notice)
             timing = {"due_at": times.due_at, "share_with_family_by": times.share_with_family_by,
+                      "short_notice": times.short_notice,
                       "escalate_at": times.escalate_at, "conference_starts_at": conference.starts_at,
                       "chair_id": conference.chair_id}
             try:

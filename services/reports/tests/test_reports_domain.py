@@ -89,3 +89,40 @@ def test_due_times_are_timezone_aware():
     rules = load_profile(PROFILES / "essex-2020.yaml").policy_on(datetime(2020, 4, 1).date()).reports
     assert due_times(partner, datetime(2020, 4, 8, 8, 30, tzinfo=UTC), "initial", rules, calendar,
                      LONDON).due_at.tzinfo is not None
+
+
+def test_hours_before_a_conference_stop_at_weekends_unless_the_profile_counts_every_hour():
+    rules = load_profile(PROFILES / "essex-2020.yaml").policy_on(datetime(2020, 4, 1).date()).reports
+    monday = datetime(2020, 4, 20, 9, 30, tzinfo=LONDON)
+    assert due_times(partner, monday, "initial", rules, calendar, LONDON).due_at == \
+        datetime(2020, 4, 16, 9, 30, tzinfo=LONDON), "48 hours before Monday 09:30 is Thursday 09:30"
+    after_easter = datetime(2020, 4, 14, 13, 30, tzinfo=LONDON)  # Tuesday after Good Friday and Easter Monday
+    assert due_times(partner, after_easter, "initial", rules, calendar, LONDON).due_at == \
+        datetime(2020, 4, 8, 13, 30, tzinfo=LONDON)
+    clock = rules.model_copy(update={"partners": rules.partners.model_copy(update={"hours_on": "every_day"})})
+    assert due_times(partner, monday, "initial", clock, calendar, LONDON).due_at == \
+        datetime(2020, 4, 18, 9, 30, tzinfo=LONDON)
+
+
+def test_a_conference_held_soon_to_meet_its_deadline_shortens_the_reports_window_and_says_so():
+    rules = load_profile(PROFILES / "gloucestershire-2022.yaml").policy_on(datetime(2022, 5, 24).date()).reports
+    asked = datetime(2022, 5, 17, 10, 0, tzinfo=LONDON)
+    starts = datetime(2022, 5, 24, 9, 30, tzinfo=LONDON)  # three working days before: Thursday 19 May
+    times = due_times(partner, starts, "initial", rules, calendar, LONDON, requested_at=asked)
+    assert times.due_at == datetime(2022, 5, 19, 9, 30, tzinfo=LONDON) and times.short_notice
+    # With the usual time to write, the same rule is not short.
+    later = datetime(2022, 5, 27, 9, 30, tzinfo=LONDON)
+    assert not due_times(partner, later, "initial", rules, calendar, LONDON, requested_at=asked).short_notice
+
+
+def test_a_due_time_already_past_when_the_report_is_asked_for_moves_to_the_latest_still_ahead():
+    rules = load_profile(PROFILES / "gloucestershire-2022.yaml").policy_on(datetime(2022, 5, 24).date()).reports
+    asked = datetime(2022, 5, 20, 10, 0, tzinfo=LONDON)  # Friday; the conference is on Tuesday
+    starts = datetime(2022, 5, 24, 13, 30, tzinfo=LONDON)
+    times = due_times(social_worker, starts, "initial", rules, calendar, LONDON, requested_at=asked)
+    assert times.short_notice
+    assert times.due_at == datetime(2022, 5, 23, 13, 30, tzinfo=LONDON), "the working day before, same time"
+    assert times.share_with_family_by is not None and asked < times.due_at <= times.share_with_family_by < starts
+    next_morning = datetime(2022, 5, 24, 9, 30, tzinfo=LONDON)
+    assert due_times(partner, next_morning, "initial", rules, calendar, LONDON,
+                     requested_at=datetime(2022, 5, 23, 15, 0, tzinfo=LONDON)).due_at == next_morning

@@ -11,8 +11,9 @@ from fastapi import Depends, FastAPI, HTTPException, Query
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from cpc_scheduling.domain.census import by_kind, counted, share_within_timescale
 from cpc_scheduling.operations import ChairOperations, Refused
-from cpc_scheduling.process import UPCOMING, Scheduler
+from cpc_scheduling.process import UPCOMING, Scheduler, census_record
 from cpc_shared.http import Identity, authenticator
 
 NATIONAL_INITIAL_ON_TIME = {"share": 0.814, "year": "2024-25", "source": "Children in Need census, England"}
@@ -74,29 +75,32 @@ def build_api(scheduler: Scheduler, token_secret: str, serial: asyncio.Lock) -> 
             raise HTTPException(404, f"no conference {conference_id}")
         return {**summary(doc), "invitees": doc["invitees"], "history": doc.get("history", [])}
 
-    @api.get("/api/compliance", summary="Conferences held on time, by kind, for a period")
+    @api.get("/api/compliance", summary="Conferences on time, by kind, for a period, counted as the census counts")
     async def compliance(
         _: Annotated[Identity, Depends(staff)],
         from_date: Annotated[date, Query(alias="from")], to_date: Annotated[date, Query(alias="to")],
     ) -> dict[str, Any]:
+        """Each conference in the period it was held, on time when held by its statutory deadline; one not held
+        counts as late in the period of its deadline once that has passed. Reconvened conferences count apart."""
         if to_date < from_date:
             raise HTTPException(422, "'to' is before 'from'")
-        zone = scheduler.zone
+        zone, now = scheduler.zone, scheduler.clock.now()
         start = datetime.combine(from_date, time(0), tzinfo=zone)
         end = datetime.combine(to_date + timedelta(days=1), time(0), tzinfo=zone)
-        kinds: dict[str, dict[str, int]] = {}
-        late = []
-        async for doc in conferences.find({"starts_at": {"$gte": start, "$lt": end},
-                                           "status": {"$in": ["scheduled", "held", "moving"]}}, {"outbox": 0}):
-            on_time = doc["starts_at"].astimezone(zone).date() <= date.fromisoformat(doc["statutory_deadline"])
-            figures = kinds.setdefault(doc["conference_type"], {"conferences": 0, "within_timescale": 0})
-            figures["conferences"] += 1
-            figures["within_timescale"] += on_time
-            if not on_time:
-                late.append({**summary(doc), "reason": doc.get("late_reason") or "unknown"})
+        first, last = from_date.isoformat(), to_date.isoformat()
+        docs = {doc["_id"]: doc async for doc in conferences.find({"$or": [
+            {"statutory_deadline": {"$gte": first, "$lte": last}}, {"held_on": {"$gte": first, "$lte": last}},
+            {"starts_at": {"$gte": start, "$lt": end}}]}, {"outbox": 0, "history": 0, "invitees": 0})}
+        records = [census_record(doc, now, zone) for doc in docs.values() if doc["status"] != "informal_review_held"]
+        found = counted(records, from_date, to_date, now.astimezone(zone).date())
+        kinds = by_kind(found)
         for figures in kinds.values():
-            figures["share_within_timescale"] = round(figures["within_timescale"] / figures["conferences"], 3)
+            figures["share_within_timescale"] = round(share_within_timescale(figures) or 0.0, 3)
+        late = [{**summary(docs[one.record.conference_id]), "held_on": one.record.held_on,
+                 "reason": one.record.late_reason or ("not_held_by_deadline" if not one.held else "unknown")}
+                for one in found if not one.on_time]
         return {"from": from_date, "to": to_date, "by_type": kinds, "late": late,
+                "counted_as": "each conference by the day it was held; one not held, as late once its deadline passed",
                 "national_initial_within_15_working_days": NATIONAL_INITIAL_ON_TIME}
 
     @api.post("/api/conferences/{conference_id}/reschedule", status_code=202, summary="Move a conference")

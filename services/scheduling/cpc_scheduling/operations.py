@@ -64,8 +64,7 @@ class ChairOperations:
         outbox_before, version = len(conference["outbox"]), conference["version"]
         conference["history"].append({"at": now, "what": "reschedule_requested", "by": by.subject,
                                       "to": starts_at, "past_deadline": day > deadline, "reason": reason})
-        if day > deadline and not conference.get("late_reason"):
-            conference["late_reason"] = "rescheduled_by_chair"
+        conference["late_reason"] = (conference.get("late_reason") or "rescheduled_by_chair") if day > deadline else None
         if mode == "virtual":
             await self.s.chairs.book(conference_id, chair.id, candidate.session)
             self.s._schedule(conference, candidate, office_id=None, room_id=None, booking_id=None, now=now)

@@ -15,6 +15,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from cpc_scheduling.adapters.store import CaseIndex, ChairSessions
+from cpc_scheduling.domain.census import ConferenceRecord, held_on
 from cpc_scheduling.domain.planning import LATE_HORIZON_WORKING_DAYS, Candidate, plan_candidates, why_late
 from cpc_scheduling.domain.quoracy import quorum_shortfall
 from cpc_scheduling.domain.timescales import Timescale, statutory_deadline
@@ -109,8 +110,8 @@ class Scheduler:
             "outbox": [],
             **new.extra,
         }
-        candidates = await self._candidates(conference, now, preferred=await self._case_chair(new.case_id))
-        self._offer(conference, candidates, now)
+        candidates, late_reason = await self._candidates(conference, now, await self._case_chair(new.case_id))
+        self._offer(conference, candidates, late_reason, now)
         await self.cases.add(new.case_id, conference_id)
         try:
             await self.conferences.insert_one(conference)
@@ -129,31 +130,30 @@ class Scheduler:
         return latest["chair_id"] if latest else None
 
     async def _candidates(self, conference: dict[str, Any], now: datetime, preferred: str | None,
-                          start_after: date | None = None) -> list[Candidate]:
+                          exclude: frozenset[tuple[date, str]] = frozenset()) -> tuple[list[Candidate], str | None]:
+        """Plan and hold candidate sessions; with them, why the conference would be late (None if it is not)."""
         deadline = date.fromisoformat(conference["statutory_deadline"])
         today = now.astimezone(self.zone).date()
-        last = self.calendar.add_working_days(max(deadline, start_after or today, today), LATE_HORIZON_WORKING_DAYS + 5)
+        last = self.calendar.add_working_days(max(deadline, today), LATE_HORIZON_WORKING_DAYS + 5)
         diary = await self.chairs.diary(today, last)
-        planned = plan_candidates(
-            kind=conference["conference_type"], case_id=conference["case_id"], deadline=deadline, now=now,
-            profile=self.profile, calendar=self.calendar, diary=diary, preferred_chair=preferred,
-            start_after=start_after,
-        )
+        planning = dict(kind=conference["conference_type"], case_id=conference["case_id"], deadline=deadline, now=now,
+                        profile=self.profile, calendar=self.calendar, diary=diary, preferred_chair=preferred)
+        planned = plan_candidates(**planning, exclude=exclude)
         if planned and planned[0].attendance_mode == "virtual":
-            return await self.chairs.hold(conference["_id"], planned[:1], now, booked=True)
-        # Rooms choose among in-person (or hybrid) candidates of the same mode as the first.
-        same_mode = [c for c in planned if c.attendance_mode == (planned[0].attendance_mode if planned else None)]
-        return await self.chairs.hold(conference["_id"], same_mode, now)
+            held = await self.chairs.hold(conference["_id"], planned[:1], now, booked=True)
+        else:  # rooms choose among in-person (or hybrid) candidates of the same mode as the first
+            same_mode = [c for c in planned if c.attendance_mode == (planned[0].attendance_mode if planned else None)]
+            held = await self.chairs.hold(conference["_id"], same_mode, now)
+        return held, why_late(**planning, candidates=held)
 
-    def _offer(self, conference: dict[str, Any], candidates: list[Candidate], now: datetime) -> None:
+    def _offer(self, conference: dict[str, Any], candidates: list[Candidate], late_reason: str | None,
+               now: datetime) -> None:
         """Decide the next step for `conference` from its candidates, in the document (not yet stored)."""
         deadline = date.fromisoformat(conference["statutory_deadline"])
-        late = why_late(candidates, deadline, now, self.profile, self.calendar)
-        if late and not conference.get("late_reason"):
-            conference["late_reason"] = late
+        conference["late_reason"] = late_reason  # planned again (rooms were full): the reason is this plan's
         if not candidates:
             conference["status"] = "unscheduled"
-            self._emit(conference, self._at_risk(conference, conference.get("late_reason") or "no_chair_before_deadline"), now,
+            self._emit(conference, self._at_risk(conference, late_reason or "no_chair_before_deadline"), now,
                        cause=f"unscheduled-{conference['room_attempts']}")
             return
         first = candidates[0]
@@ -163,6 +163,7 @@ class Scheduler:
         conference["room_attempts"] += 1
         conference["status"] = "awaiting_room"
         conference["candidates"] = [candidate_doc(c) for c in candidates]
+        conference["offered_sessions"] = [*conference.get("offered_sessions", []), *(c.session for c in candidates)]
         room_request = RoomRequested(
             conference_id=conference["_id"],
             case_id=conference["case_id"],
@@ -181,6 +182,8 @@ class Scheduler:
     def _schedule(self, conference: dict[str, Any], chosen: Candidate, *, office_id: str | None,
                   room_id: str | None, booking_id: str | None, now: datetime) -> None:
         rescheduled = conference["version"] > 0
+        deadline = date.fromisoformat(conference["statutory_deadline"])
+        was_late = rescheduled and _local_date(conference["starts_at"], self.zone) > deadline
         conference.update(
             status="scheduled", version=conference["version"] + 1, chair_id=chosen.chair_id,
             chair_session=chosen.session, attendance_mode=chosen.attendance_mode,
@@ -192,9 +195,9 @@ class Scheduler:
         self._emit(conference, scheduled, now, cause=f"v{conference['version']}")
         conference["history"].append({"at": now, "what": "rescheduled" if rescheduled else "scheduled",
                                       "starts_at": chosen.starts_at})
-        if not scheduled.within_timescale and not rescheduled:
+        if not scheduled.within_timescale and not was_late:  # newly late: the team hears once, with the reason
             self._emit(conference, self._at_risk(conference, conference.get("late_reason") or "no_chair_before_deadline"),
-                       now, cause="late")
+                       now, cause="late" if not rescheduled else f"late-v{conference['version']}")
         shortfall = quorum_shortfall(scheduled.invitees)
         if shortfall and not self.profile.policy_on(chosen.starts_at.date()).quoracy_waived and not rescheduled:
             quorum = QuorumAtRisk(conference_id=conference["_id"], case_id=conference["case_id"],
@@ -221,7 +224,9 @@ class Scheduler:
 
     def _at_risk(self, conference: dict[str, Any], reason: str) -> ConferenceDeadlineAtRisk:
         return ConferenceDeadlineAtRisk(conference_id=conference["_id"], case_id=conference["case_id"],
-                                        statutory_deadline=conference["statutory_deadline"], reason=reason)
+                                        statutory_deadline=conference["statutory_deadline"], reason=reason,
+                                        conference_type=conference["conference_type"],
+                                        reconvened_from=conference.get("reconvened_from"))
 
     @staticmethod
     def _emit(conference: dict[str, Any], event: OutboundEvent, now: datetime, cause: str) -> None:
@@ -267,14 +272,17 @@ class Scheduler:
             await self._store_step(conference, outbox_before, expect={"room_request_id": room_request_id,
                                                                  "status": status_before})
             return
-        offered = [_local_date(c["starts_at"], self.zone) for c in conference["candidates"]]
+        offered = {(date.fromisoformat(day), at) for day, at in
+                   (session.split("|") for session in conference.get("offered_sessions", []))}
         deadline = date.fromisoformat(conference["statutory_deadline"])
         candidates: list[Candidate] = []
+        late_reason: str | None = conference.get("late_reason")
         if conference["room_attempts"] < ROOM_ATTEMPTS:
-            candidates = await self._candidates(conference, now, conference.get("chair_id"), start_after=max(offered))
-        if min(offered) <= deadline and (not candidates or candidates[0].day > deadline):
-            conference["late_reason"] = "no_room_before_deadline"  # chairs were free in time; rooms were not
-        self._offer(conference, candidates, now)
+            candidates, late_reason = await self._candidates(conference, now, conference.get("chair_id"),
+                                                             exclude=frozenset(offered))
+        if (late_reason or not candidates) and any(day <= deadline for day, _ in offered):
+            late_reason = "no_room_before_deadline"  # chairs were free in time; rooms were not
+        self._offer(conference, candidates, late_reason, now)
         await self._store_step(conference, outbox_before, expect={"room_request_id": room_request_id,
                                                                  "status": status_before})
 
@@ -316,6 +324,19 @@ class Scheduler:
         if await update_where(self.conferences, conference["_id"], expect,
                               {"$set": state, "$push": {"outbox": {"$each": new_events}}}):
             self.relay.notify(self.conferences.name, conference["_id"])
+
+
+def census_record(conference: dict[str, Any], now: datetime, zone: ZoneInfo) -> ConferenceRecord:
+    """A stored conference, as the on-time count sees it."""
+    outcome_day = conference.get("held_on")
+    return ConferenceRecord(
+        conference_id=conference["_id"], conference_type=conference["conference_type"],
+        statutory_deadline=date.fromisoformat(conference["statutory_deadline"]),
+        reconvened=bool(conference.get("reconvened_from")), cancelled=conference["status"] == "cancelled",
+        held_on=held_on(date.fromisoformat(outcome_day) if outcome_day else None,
+                        None if conference["status"] == "cancelled" else conference.get("starts_at"), now, zone),
+        late_reason=conference.get("late_reason"),
+    )
 
 
 def candidate_doc(candidate: Candidate) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from cpc_scheduling.domain.planning import ChairDiary, plan_candidates, why_late
 from cpc_scheduling.domain.quoracy import is_quorate, quorum_shortfall
+from cpc_scheduling.domain.timescales import Timescale, statutory_deadline
 from cpc_shared.calendar import WorkingDayCalendar
 from cpc_shared.contracts.outbound import Invitee
 from cpc_shared.profile import load_profile
@@ -17,9 +18,28 @@ MONDAY = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
 def plan(kind="initial", deadline=date(2026, 12, 11), now=MONDAY, profile=gloucestershire, diary=None, preferred=None,
-         case_id="CASE-1", **kwargs):
+         case_id="CASE-1", calendar=calendar, **kwargs):
     return plan_candidates(kind=kind, case_id=case_id, deadline=deadline, now=now, profile=profile, calendar=calendar,
                            diary=diary or ChairDiary(), preferred_chair=preferred, **kwargs)
+
+
+def late_reason(kind="initial", deadline=date(2026, 12, 11), now=MONDAY, profile=gloucestershire, diary=None,
+                calendar=calendar):
+    """Why a conference planned with these would be late (None when it would not)."""
+    diary = diary or ChairDiary()
+    candidates = plan(kind=kind, deadline=deadline, now=now, profile=profile, diary=diary, calendar=calendar)
+    return why_late(kind=kind, case_id="CASE-1", deadline=deadline, now=now, profile=profile, calendar=calendar,
+                    diary=diary, preferred_chair=None, candidates=candidates)
+
+
+def every_session_taken(diary: ChairDiary, first: date, last: date, sessions=None, profile=gloucestershire) -> ChairDiary:
+    day = first
+    while day <= last:
+        for chair in profile.chairs:
+            for at in sessions or profile.session_starts:
+                diary.take(chair.id, day, at)
+        day = date.fromordinal(day.toordinal() + 1)
+    return diary
 
 
 def test_an_initial_conference_gets_the_earliest_sessions_that_leave_time_for_reports():
@@ -70,27 +90,66 @@ def test_reviews_leave_sessions_free_for_initial_conferences():
 
 
 def test_when_no_chair_is_free_before_the_deadline_the_earliest_later_session_is_offered():
-    diary = ChairDiary()
-    for chair in gloucestershire.chairs:
-        for day in range(1, 12):
-            for at in gloucestershire.session_starts:
-                diary.take(chair.id, date(2026, 12, day), at)
+    diary = every_session_taken(ChairDiary(), date(2026, 11, 24), date(2026, 12, 11))
     candidates = plan(diary=diary)
     assert candidates and candidates[0].day == date(2026, 12, 14)
-    assert why_late(candidates, date(2026, 12, 11), MONDAY, gloucestershire, calendar) == "no_chair_before_deadline"
+    assert late_reason(diary=diary) == "no_chair_before_deadline"
 
 
-def test_a_request_too_close_to_its_deadline_says_so():
-    candidates = plan(deadline=date(2026, 11, 26))
-    assert why_late(candidates, date(2026, 11, 26), MONDAY, gloucestershire, calendar) == "too_little_time_for_reports"
-    assert why_late(candidates, date(2026, 11, 20), MONDAY, gloucestershire, calendar) == "request_after_deadline"
+def test_the_deadline_beats_the_time_agencies_usually_have_for_reports():
+    # Strategy discussion 3 May 2022, requested 17 May: the deadline is 24 May. Reports would want the
+    # conference no sooner than 25 May; the law wants it by 24 May, and chairs are free.
+    deadline = statutory_deadline(Timescale("initial", date(2022, 5, 3)), calendar, gloucestershire.policy_on(date(2022, 5, 3)))
+    assert deadline == date(2022, 5, 24)
+    now = datetime(2022, 5, 17, 9, 0, tzinfo=UTC)
+    candidates = plan(deadline=deadline, now=now)
+    assert candidates[0].day == date(2022, 5, 24), "the deadline day itself: the most time the law leaves for reports"
+    assert [c.day for c in candidates[:6]] == [date(2022, 5, 24)] * 2 + [date(2022, 5, 23)] * 2 + [date(2022, 5, 20)] * 2
+    assert late_reason(deadline=deadline, now=now) is None
 
 
-def test_closure_days_before_the_deadline_are_named_as_the_reason():
-    closed = WorkingDayCalendar([date(2026, 12, d) for d in range(1, 12)])
-    candidates = plan_candidates(kind="initial", case_id="C", deadline=date(2026, 12, 11), now=MONDAY,
-                                 profile=gloucestershire, calendar=closed, diary=ChairDiary(), preferred_chair=None)
-    assert why_late(candidates, date(2026, 12, 11), MONDAY, gloucestershire, closed) == "closure_days_before_deadline"
+def test_a_review_due_soon_is_held_by_its_due_date_not_after_it():
+    now = datetime(2022, 7, 1, 9, 0, tzinfo=UTC)
+    candidates = plan(kind="review", deadline=date(2022, 7, 7), now=now)
+    assert candidates[0].day == date(2022, 7, 7)
+    in_time = [c.day <= date(2022, 7, 7) for c in candidates]
+    assert in_time == sorted(in_time, reverse=True), "every session in time is offered before any late one"
+    assert late_reason(kind="review", deadline=date(2022, 7, 7), now=now) is None
+
+
+def test_a_review_takes_a_session_kept_for_initial_conferences_rather_than_be_late():
+    # Every chair's morning is taken from August to October; every afternoon is free.
+    diary = every_session_taken(ChairDiary(), date(2022, 8, 1), date(2022, 10, 31), sessions=[time(9, 30)])
+    now = datetime(2022, 8, 10, 9, 0, tzinfo=UTC)
+    candidates = plan(kind="review", deadline=date(2022, 9, 1), now=now, diary=diary)
+    assert candidates[0].day <= date(2022, 9, 1) and candidates[0].session.endswith("13:30")
+    assert late_reason(kind="review", deadline=date(2022, 9, 1), now=now, diary=diary) is None
+
+
+def test_a_review_still_leaves_the_reserve_free_when_it_can_be_on_time_without_it():
+    diary = every_session_taken(ChairDiary(), date(2022, 8, 1), date(2022, 8, 26), sessions=[time(9, 30)])
+    now = datetime(2022, 8, 10, 9, 0, tzinfo=UTC)
+    candidates = plan(kind="review", deadline=date(2022, 9, 1), now=now, diary=diary)
+    assert all(c.day >= date(2022, 8, 30) for c in candidates[:4]), "days with both sessions free come first"
+
+
+def test_a_request_with_no_time_left_to_invite_anyone_says_so():
+    # Monday 23 November: a deadline on Thursday is still met (the reports' window is shortened) ...
+    assert plan(deadline=date(2026, 11, 26))[0].day == date(2026, 11, 26)
+    assert late_reason(deadline=date(2026, 11, 26)) is None
+    # ... one on the day of the request leaves no notice at all, and one already past is past.
+    assert late_reason(deadline=date(2026, 11, 23)) == "too_little_notice"
+    assert late_reason(deadline=date(2026, 11, 20)) == "request_after_deadline"
+
+
+def test_closure_days_are_the_reason_only_when_the_chairs_were_free_on_them():
+    closed_until_deadline = WorkingDayCalendar([date(2026, 11, d) for d in range(24, 31)]
+                                               + [date(2026, 12, d) for d in range(1, 12)])
+    assert late_reason(calendar=closed_until_deadline) == "closure_days_before_deadline"
+    # One closure day, and every chair busy until the deadline anyway: the chairs are the reason.
+    one_day_closed = WorkingDayCalendar([date(2026, 12, 2)])
+    busy = every_session_taken(ChairDiary(), date(2026, 11, 24), date(2026, 12, 11))
+    assert late_reason(calendar=one_day_closed, diary=busy) == "no_chair_before_deadline"
 
 
 def test_the_attendance_mode_follows_the_policy_in_force_on_each_candidate_day():

@@ -87,13 +87,27 @@ class ConferenceCancelled(OutboundEvent):
     reason: str  # a reason code, never the free text the council typed
 
 
+LateReason = Literal[
+    "request_after_deadline",  # the deadline had passed when the conference was requested
+    "too_little_notice",  # requested too close to its deadline to invite anyone (the policy's minimum notice)
+    "closure_days_before_deadline",  # the council's closure days took the sessions that chairs had free
+    "no_chair_before_deadline",
+    "no_room_before_deadline",  # chairs were free in time, rooms in the family's area were not
+    "rescheduled_by_chair",  # a chair moved it past the deadline, with a recorded reason
+]
+
+
 class ConferenceDeadlineAtRisk(OutboundEvent):
+    """The conference will not be held by its statutory deadline (or has no date at all yet)."""
+
     type: ClassVar[str] = "cpc.ConferenceDeadlineAtRisk.v1"
     topic: ClassVar[str] = "cpc.conferences"
 
     case_id: str
     statutory_deadline: date
-    reason: str
+    reason: str  # a LateReason
+    conference_type: ConferenceType | None = None
+    reconvened_from: str | None = None  # a new date after an inquorate conference: its own, shorter timescale
 
 
 class QuorumAtRisk(OutboundEvent):
@@ -173,6 +187,8 @@ class ReportRequested(OutboundEvent):
     due_at: datetime
     share_with_family_by: datetime | None = None  # the social worker's report reaches the parents by then
     conference_starts_at: datetime | None = None
+    # Less time than the council's usual to write it: the statutory deadline put the conference this soon.
+    short_notice: bool = False
 
 
 class ReportSubmitted(OutboundEvent):

@@ -47,8 +47,9 @@ def simulate_and_report(profile: str, days: int, seed: int, speed: float, start:
             watcher = asyncio.run(simulation.execute())
         finally:
             services.stop()
+    events = [{"topic": seen.topic, "type": seen.type, "data": seen.data} for seen in watcher.seen]
     figures = asyncio.run(gather(endpoints.mongodb, run.database_prefix, load_profile(run.profile_path), run.start,
-                                 days))
+                                 days, events))
     REPORTS.mkdir(parents=True, exist_ok=True)
     name = f"{profile}-{run.start.isoformat()}-{days}d-seed{seed}"
     page = REPORTS / f"{name}.html"

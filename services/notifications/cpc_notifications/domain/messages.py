@@ -136,7 +136,8 @@ def compose(purpose: str, conference: Conference, recipient: Recipient, zone: Zo
         body = (t.REMINDER_FAMILY if recipient.is_family else t.REMINDER_PROFESSIONAL).format(**fields)
         purpose = "reminder"
     elif purpose == "report_request":
-        body, audience = t.REPORT_REQUEST.format(**fields), ""
+        short_notice = t.SHORT_NOTICE.format(**fields) if fields.get("short_notice") == "yes" else ""
+        body, audience = t.REPORT_REQUEST.format(**{**fields, "short_notice": short_notice}), ""
     elif purpose == "report_chaser":
         body, audience = t.REPORT_CHASER.format(**fields), ""
     elif purpose == "alert":

@@ -1,14 +1,21 @@
 """Choosing when and with whom: candidate sessions, each with a free chair, best first.
 
 A council's day has fixed sessions (the profile's `session_starts`); a chair holds at most one
-conference per session and `max_per_day` a day. Initial conferences go as early as reports allow;
-reviews go in the last working days before they are due, and leave `reserve_for_initial_per_chair_day`
-sessions free so that initial conferences come first when capacity is short.
+conference per session and `max_per_day` a day. The statutory deadline is the law and comes first:
+
+- Initial conferences go as early as the agencies' reports allow; reviews go in the last working
+  days before they are due. Both then take any free session up to the deadline.
+- When that leaves no session in time, a day before it is offered: the reports' window is shortened
+  (the reports service tells agencies), never the deadline missed for it. A conference needs the
+  policy's `minimum_notice_working_days` for its invitations, whatever else.
+- Reviews leave `reserve_for_initial_per_chair_day` sessions free so that initial conferences come
+  first when capacity is short, but never when that would make the review itself late.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -35,6 +42,10 @@ class Candidate:
     def day(self) -> date:
         return date.fromisoformat(self.session.split("|")[0])
 
+    @property
+    def time_of_day(self) -> str:
+        return self.session.split("|")[1]
+
 
 @dataclass
 class ChairDiary:
@@ -48,15 +59,23 @@ class ChairDiary:
     def take(self, chair_id: str, day: date, at: time) -> None:
         self.taken.add((chair_id, day, at))
 
+    def copy(self) -> ChairDiary:
+        return ChairDiary(set(self.taken))
 
-def earliest_day(now: datetime, policy: Policy, calendar: WorkingDayCalendar, zone: ZoneInfo, kind: str = "initial"
-                 ) -> date:
-    """The first day a conference can sensibly be held: agencies need time to write, and their reports are
-    due some time before the conference."""
+
+def first_day_for_invitations(now: datetime, policy: Policy, calendar: WorkingDayCalendar, zone: ZoneInfo) -> date:
+    """The first day a conference can be held at all: everyone invited needs notice."""
+    return calendar.add_working_days(now.astimezone(zone).date(), policy.minimum_notice_working_days)
+
+
+def earliest_day(now: datetime, policy: Policy, calendar: WorkingDayCalendar, zone: ZoneInfo, kind: str) -> date:
+    """The first day that leaves agencies their usual time: days to write, and reports due some time before
+    the conference under the rule for this kind of conference."""
     rules = policy.reports
     days_for_reports = rules.preparation_working_days + max(
         rules.partners.lead_working_days(kind), (rules.social_worker or rules.partners).lead_working_days(kind))
-    return calendar.add_working_days(now.astimezone(zone).date(), max(days_for_reports, 1))
+    return max(calendar.add_working_days(now.astimezone(zone).date(), days_for_reports),
+               first_day_for_invitations(now, policy, calendar, zone))
 
 
 def first_day_to_try(kind: str, deadline: date, earliest: date, policy: Policy, calendar: WorkingDayCalendar) -> date:
@@ -69,17 +88,19 @@ def first_day_to_try(kind: str, deadline: date, earliest: date, policy: Policy, 
 
 
 def chair_for_session(
-    kind: str, day: date, at: time, profile: Profile, diary: ChairDiary, case_id: str, preferred: str | None
+    kind: str, day: date, at: time, profile: Profile, diary: ChairDiary, case_id: str, preferred: str | None,
+    reserve: int = 0,
 ) -> Chair | None:
-    """A free chair for this session: the case's own chair where possible, else the least loaded that day."""
+    """A free chair for this session: the case's own chair where possible, else the least loaded that day.
+    A review leaves `reserve` of a chair's sessions that day free for initial conferences."""
     sessions_a_day = len(profile.session_starts)
 
     def free(chair: Chair) -> bool:
         if not chair.available_on(day) or (chair.id, day, at) in diary.taken:
             return False
         capacity = min(chair.max_per_day, sessions_a_day)
-        if kind == "review":  # keep sessions back for initial conferences
-            capacity -= profile.reserve_for_initial_per_chair_day
+        if kind == "review":
+            capacity -= reserve
         return diary.load(chair.id, day) < capacity
 
     if preferred and (chair := profile.chair(preferred)) and free(chair):
@@ -88,6 +109,26 @@ def chair_for_session(
     if not available:
         return None
     return min(available, key=lambda c: (diary.load(c.id, day), _stable(case_id, c.id)))
+
+
+def days_in_order_of_preference(first: date, deadline: date, notice: date, calendar: WorkingDayCalendar
+                                ) -> Iterator[date]:
+    """From the preferred first day up to the deadline; then earlier days, latest first (the most time
+    for reports); then, only if nothing else fits, the days after the deadline."""
+    start = max(notice, calendar.on_or_before(min(first, deadline)))
+    day = start
+    while day <= deadline:
+        yield day
+        day = calendar.add_working_days(day, 1)
+    day = calendar.on_or_before(start - timedelta(days=1))
+    while day >= notice:
+        yield day
+        day = calendar.on_or_before(day - timedelta(days=1))
+    day = calendar.add_working_days(max(deadline, start - timedelta(days=1)), 1)
+    last_day = calendar.add_working_days(max(deadline, start), LATE_HORIZON_WORKING_DAYS)
+    while day <= last_day:
+        yield day
+        day = calendar.add_working_days(day, 1)
 
 
 def plan_candidates(
@@ -100,48 +141,73 @@ def plan_candidates(
     calendar: WorkingDayCalendar,
     diary: ChairDiary,
     preferred_chair: str | None,
-    start_after: date | None = None,
+    exclude: frozenset[tuple[date, str]] = frozenset(),
     limit: int = CANDIDATES,
 ) -> list[Candidate]:
-    """Up to `limit` sessions with a free chair, in date order; past the deadline only if nothing fits."""
+    """Up to `limit` sessions with a free chair, best first: those by the deadline, then later ones.
+    `exclude` names sessions (day, "HH:MM") already offered to rooms without success."""
+    in_reserve = _plan(kind, case_id, deadline, now, profile, calendar, diary.copy(), preferred_chair, exclude, limit,
+                       reserve=profile.reserve_for_initial_per_chair_day)
+    if kind != "review" or not profile.reserve_for_initial_per_chair_day or _in_time(in_reserve, deadline):
+        return in_reserve
+    # The reserve would make this review late: it takes a session kept for initial conferences instead.
+    return _plan(kind, case_id, deadline, now, profile, calendar, diary.copy(), preferred_chair, exclude, limit,
+                 reserve=0)
+
+
+def _plan(kind: str, case_id: str, deadline: date, now: datetime, profile: Profile, calendar: WorkingDayCalendar,
+          diary: ChairDiary, preferred_chair: str | None, exclude: frozenset[tuple[date, str]], limit: int,
+          reserve: int) -> list[Candidate]:
     zone = ZoneInfo(profile.timezone)
     today_policy = profile.policy_on(now.astimezone(zone).date())
-    earliest = earliest_day(now, today_policy, calendar, zone, kind)
-    day = first_day_to_try(kind, deadline, earliest, today_policy, calendar)
-    if start_after and day <= start_after:
-        day = calendar.add_working_days(start_after, 1)
-    day = calendar.on_or_after(day)
-    last_day = calendar.add_working_days(max(deadline, day), LATE_HORIZON_WORKING_DAYS)
+    first = first_day_to_try(kind, deadline, earliest_day(now, today_policy, calendar, zone, kind), today_policy,
+                             calendar)
+    notice = first_day_for_invitations(now, today_policy, calendar, zone)
     length = timedelta(minutes=profile.conference_minutes[kind])  # type: ignore[index]
-    candidates: list[Candidate] = []
-    while day <= last_day and len(candidates) < limit:
+    in_time: list[Candidate] = []
+    late: list[Candidate] = []
+    for day in days_in_order_of_preference(first, deadline, notice, calendar):
+        chosen = in_time if day <= deadline else late
+        if len(in_time) >= limit or (chosen is late and len(in_time) + len(late) >= limit):
+            break
         mode = profile.policy_on(day).attendance[kind]  # type: ignore[index]
         for at in profile.session_starts:
-            chair = chair_for_session(kind, day, at, profile, diary, case_id, preferred_chair)
+            if (day, f"{at:%H:%M}") in exclude:
+                continue
+            chair = chair_for_session(kind, day, at, profile, diary, case_id, preferred_chair, reserve)
             if chair is None:
                 continue
             starts = datetime.combine(day, at, tzinfo=zone)
-            candidates.append(Candidate(starts, starts + length, chair.id, f"{day.isoformat()}|{at:%H:%M}", mode))
+            chosen.append(Candidate(starts, starts + length, chair.id, f"{day.isoformat()}|{at:%H:%M}", mode))
             diary.take(chair.id, day, at)  # one candidate per chair-session
-            if len(candidates) == limit:
-                break
-        day = calendar.add_working_days(day, 1)
-    return candidates
+    return (in_time + late)[:limit]
 
 
-def why_late(candidates: list[Candidate], deadline: date, now: datetime, profile: Profile,
-             calendar: WorkingDayCalendar) -> str | None:
-    """Why the conference cannot be held by its deadline (a reason code), or None if it can."""
-    if candidates and candidates[0].day <= deadline:
+def _in_time(candidates: list[Candidate], deadline: date) -> bool:
+    return bool(candidates) and candidates[0].day <= deadline
+
+
+def why_late(*, kind: str, case_id: str, deadline: date, now: datetime, profile: Profile,
+             calendar: WorkingDayCalendar, diary: ChairDiary, preferred_chair: str | None,
+             candidates: list[Candidate]) -> str | None:
+    """Why the conference cannot be held by its deadline (a reason code), or None if it can.
+
+    Closure days are the reason only when the chairs were free on them: planned as if the council were
+    open, the conference would have been in time."""
+    if _in_time(candidates, deadline):
         return None
     zone = ZoneInfo(profile.timezone)
     today = now.astimezone(zone).date()
     if deadline < today:
         return "request_after_deadline"
     if calendar.closure_days_between(today, deadline):
-        return "closure_days_before_deadline"
-    if earliest_day(now, profile.policy_on(today), calendar, zone) > deadline:
-        return "too_little_time_for_reports"
+        as_if_open = plan_candidates(kind=kind, case_id=case_id, deadline=deadline, now=now, profile=profile,
+                                     calendar=calendar.without_closure_days(), diary=diary,
+                                     preferred_chair=preferred_chair)
+        if _in_time(as_if_open, deadline):
+            return "closure_days_before_deadline"
+    if deadline < first_day_for_invitations(now, profile.policy_on(today), calendar, zone):
+        return "too_little_notice"
     return "no_chair_before_deadline"
 
 

@@ -85,9 +85,12 @@ REPORT_REQUEST = """\
 Please send your agency's report for child protection conference {conference_id}.
 
 The conference is on {day} at {time}.
-Your report is due by {due}.
+Your report is due by {due}.{short_notice}
 Send it through the reports service (reference {report_id}).
 """
+
+SHORT_NOTICE = ("\nThis is less time than usual. The law says this conference must be held by {deadline}, so it "
+                "cannot wait for the usual time to write reports. Please send what you can by then.")
 
 REPORT_CHASER = """\
 We have not yet received your agency's report for child protection conference {conference_id}.
