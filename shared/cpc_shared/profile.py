@@ -144,6 +144,14 @@ class ReportRules(_Strict):
     escalate_to_chair_after_hours: int = Field(24, ge=0, description="a report still missing this long after it was due")
 
 
+class AfterConference(_Strict):
+    """Working days after a conference by which the team must have done each thing."""
+
+    decision_letter_working_days: int = Field(1, ge=0, description="the decision letter to everyone invited")
+    record_working_days: int = Field(15, ge=0, description="the conference's full record (Cheshire: 15)")
+    first_core_group_working_days: int = Field(10, ge=0, description="the first core group meeting, once a plan starts")
+
+
 class Policy(_Strict):
     effective_from: date
     attendance: dict[Literal["initial", "review", "transfer_in", "pre_birth"], AttendanceMode]
@@ -158,6 +166,7 @@ class Policy(_Strict):
         10, ge=0, description="reviews are held in the last this-many working days before they are due"
     )
     reminder_working_days_before: list[int] = [5, 1]
+    after_conference: AfterConference = AfterConference()
 
     @model_validator(mode="after")
     def _every_kind(self) -> Policy:

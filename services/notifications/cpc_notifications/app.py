@@ -14,6 +14,8 @@ from cpc_shared.contracts.inbound import CaseDetailsChanged, ConferenceRequested
 from cpc_shared.contracts.outbound import (
     ConferenceCancelled,
     ConferenceDeadlineAtRisk,
+    ConferenceTaskDue,
+    ConferenceTaskOverdue,
     ConferenceRescheduled,
     ConferenceScheduled,
     NotificationFailed,
@@ -41,6 +43,15 @@ class NotificationSettings(ProfiledSettings):
     notify_sms_template_id: str = Field("", description="Notify template for text messages: ((body)).")
     notify_email_template_id: str = Field("", description="Notify template for e-mail: ((subject)), ((body)).")
     timer_poll_seconds: float = Field(5.0, gt=0, description="How often reminders and deferred texts are checked.")
+
+
+TASKS = {  # what the team must do, as the alert says it
+    "decision_letter": "the decision letter to everyone invited to the conference",
+    "conference_record": "the conference's full record",
+    "first_core_group": "the first core group meeting",
+    "pre_conference_discussion": "a discussion with the family, who cannot join the conference, before it",
+    "post_conference_discussion": "a discussion with the family, who could not join the conference, after it",
+}
 
 
 def build() -> Service:
@@ -85,6 +96,16 @@ def build() -> Service:
         await postroom.alert_team(at_risk.conference_id, at_risk.case_id, f"quorum_at_risk|{envelope.id}",
                                   "For the chair: the conference may not be quorate.", f"{at_risk.reason}.")
 
+    async def on_task_due(due: ConferenceTaskDue, envelope: Envelope) -> None:
+        await postroom.alert_team(due.conference_id, due.case_id, f"task_due|{due.task}|{due.due_on}",
+                                  f"Due today: {TASKS[due.task]}.", f"Due by the end of {due.due_on:%A %-d %B %Y}. "
+                                  "Record it as done in the conference team's API when it is.")
+
+    async def on_task_overdue(overdue: ConferenceTaskOverdue, envelope: Envelope) -> None:
+        await postroom.alert_team(overdue.conference_id, overdue.case_id, f"task_overdue|{overdue.task}|{overdue.due_on}",
+                                  f"Overdue: {TASKS[overdue.task]}.", f"It was due by {overdue.due_on:%-d %B %Y}.",
+                                  to_team_manager=True)
+
     async def on_report_requested(requested: ReportRequested, envelope: Envelope) -> None:
         await postroom.report_message(requested, "report_request", version=requested.due_at.isoformat())
 
@@ -106,6 +127,8 @@ def build() -> Service:
         ConferenceCancelled.type: Route(ConferenceCancelled, on_cancelled),
         ConferenceDeadlineAtRisk.type: Route(ConferenceDeadlineAtRisk, on_deadline_at_risk),
         QuorumAtRisk.type: Route(QuorumAtRisk, on_quorum_at_risk),
+        ConferenceTaskDue.type: Route(ConferenceTaskDue, on_task_due),
+        ConferenceTaskOverdue.type: Route(ConferenceTaskOverdue, on_task_overdue),
     })
     service.consume(Topics.REPORTS, {
         ReportRequested.type: Route(ReportRequested, on_report_requested),

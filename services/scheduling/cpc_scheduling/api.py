@@ -5,22 +5,23 @@ and the chair's operations. Every caller authenticates with a bearer token.
 
 import asyncio
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Query
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from cpc_scheduling.domain.census import by_kind, counted, share_within_timescale
+from cpc_scheduling.domain.tasks import TaskKind
 from cpc_scheduling.operations import ChairOperations, Refused
+from cpc_scheduling.team_tasks import TeamTasks
 from cpc_scheduling.process import UPCOMING, Scheduler, census_record
 from cpc_shared.http import Identity, authenticator
 
 NATIONAL_INITIAL_ON_TIME = {"share": 0.814, "year": "2024-25", "source": "Children in Need census, England"}
 PUBLIC_FIELDS = ("request_id", "case_id", "conference_type", "status", "statutory_deadline", "starts_at", "ends_at",
                  "attendance_mode", "office_id", "room_id", "chair_id", "version", "late_reason",
-                 "previous_conference_id", "reconvened_from", "outcome", "held_on", "family_could_not_join",
-                 "pre_conference_discussion_by", "post_conference_discussion_by")
+                 "previous_conference_id", "reconvened_from", "outcome", "held_on", "family_could_not_join")
 
 
 class Reschedule(BaseModel):
@@ -35,12 +36,24 @@ class InformalReview(BaseModel):
     next_review_by: date | None = Field(None, description="An earlier date for the next review, if the chair sets one.")
 
 
-def build_api(scheduler: Scheduler, token_secret: str, serial: asyncio.Lock) -> FastAPI:
+class ChairAbsence(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    first_day: date
+    last_day: date
+    kind: Literal["leave", "sickness"]
+
+
+class TaskDone(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    done_on: date | None = Field(None, description="The day it was done; today if not given.")
+
+
+def build_api(scheduler: Scheduler, team_tasks: TeamTasks, token_secret: str, serial: asyncio.Lock) -> FastAPI:
     api = FastAPI(title="Child protection conferences: conference team API", version="1",
                   openapi_url="/api/openapi.json", docs_url="/api/docs", redoc_url=None)
     staff = authenticator(token_secret, {"chair", "coordinator", "manager"})
     chairs = authenticator(token_secret, {"chair", "manager"})
-    operations = ChairOperations(scheduler)
+    operations = ChairOperations(scheduler, team_tasks)
     conferences = scheduler.conferences
 
     @api.exception_handler(Refused)
@@ -73,7 +86,8 @@ def build_api(scheduler: Scheduler, token_secret: str, serial: asyncio.Lock) -> 
         doc = await conferences.find_one({"_id": conference_id}, {"outbox": 0})
         if doc is None:
             raise HTTPException(404, f"no conference {conference_id}")
-        return {**summary(doc), "invitees": doc["invitees"], "history": doc.get("history", [])}
+        return {**summary(doc), "invitees": doc["invitees"], "history": doc.get("history", []),
+                "tasks": await team_tasks.of_conference(conference_id)}
 
     @api.get("/api/compliance", summary="Conferences on time, by kind, for a period, counted as the census counts")
     async def compliance(
@@ -102,6 +116,28 @@ def build_api(scheduler: Scheduler, token_secret: str, serial: asyncio.Lock) -> 
         return {"from": from_date, "to": to_date, "by_type": kinds, "late": late,
                 "counted_as": "each conference by the day it was held; one not held, as late once its deadline passed",
                 "national_initial_within_15_working_days": NATIONAL_INITIAL_ON_TIME}
+
+    @api.post("/api/chairs/{chair_id}/absences", summary="A chair's leave or sickness: their conferences are covered")
+    async def chair_absence(chair_id: str, body: ChairAbsence, who: Annotated[Identity, Depends(staff)]) -> dict:
+        async with serial:
+            return await operations.chair_away(chair_id, body.first_day, body.last_day, body.kind, who)
+
+    @api.get("/api/tasks", summary="The team's tasks around conferences: overdue first, then by due date")
+    async def tasks(_: Annotated[Identity, Depends(staff)],
+                    state: Literal["open", "overdue", "done", "all"] = "open") -> list[dict[str, Any]]:
+        return await team_tasks.listing(state)
+
+    @api.post("/api/conferences/{conference_id}/tasks/{task}/done", summary="Record that a task is done")
+    async def task_done(conference_id: str, task: TaskKind, body: TaskDone,
+                        who: Annotated[Identity, Depends(staff)]) -> dict[str, Any]:
+        today = scheduler.clock.now().astimezone(scheduler.zone).date()
+        if body.done_on and body.done_on > today:
+            raise HTTPException(422, "done_on is in the future")
+        async with serial:
+            done = await team_tasks.mark_done(conference_id, task, body.done_on or today, who.subject)
+        if done is None:
+            raise HTTPException(404, f"conference {conference_id} has no {task.replace('_', ' ')} to do")
+        return done
 
     @api.post("/api/conferences/{conference_id}/reschedule", status_code=202, summary="Move a conference")
     async def reschedule(conference_id: str, body: Reschedule, who: Annotated[Identity, Depends(chairs)]) -> dict:

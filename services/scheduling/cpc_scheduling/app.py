@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from cpc_scheduling.api import build_api
 from cpc_scheduling.adapters.store import CONFERENCES, CaseIndex, ChairSessions, prepare
 from cpc_scheduling.domain.planning import family_area, needs_hearing_loop, needs_step_free
 from cpc_scheduling.domain.timescales import Timescale, next_review
+from cpc_scheduling.domain.tasks import after_conference
 from cpc_scheduling.process import UPCOMING, NewConference, Scheduler
+from cpc_scheduling.team_tasks import TASKS, TeamTasks
 from cpc_shared.calendar import WorkingDayCalendar
 from cpc_shared.consumer import Rejected, Route
 from cpc_shared.contracts import Topics
@@ -21,6 +25,8 @@ from cpc_shared.contracts.outbound import (
     ConferenceDeadlineAtRisk,
     ConferenceRescheduled,
     ConferenceScheduled,
+    ConferenceTaskDue,
+    ConferenceTaskOverdue,
     FamilyArea,
     Invitee,
     QuorumAtRisk,
@@ -40,12 +46,16 @@ from cpc_shared.settings import StaffApiSettings
 log = get_logger(__name__)
 
 
+class SchedulingSettings(StaffApiSettings):
+    timer_poll_seconds: float = Field(5.0, gt=0, description="How often the team's tasks are checked for reminders.")
+
+
 def build() -> Service:
-    settings = StaffApiSettings()
+    settings = SchedulingSettings()
     profile = load_profile(settings.profile_path)
     calendar = WorkingDayCalendar([*profile.closure_days, *settings.closure_days])
     service = Service(
-        "scheduling", settings, outbox_collections=[CONFERENCES], prepare_store=prepare,
+        "scheduling", settings, outbox_collections=[CONFERENCES, TASKS], prepare_store=prepare,
         description="Conferences: statutory deadlines, chairs, slots, rooms requested, conferences scheduled.",
     )
     conferences = service.db[CONFERENCES]
@@ -53,6 +63,7 @@ def build() -> Service:
     chairs = ChairSessions(service.db)
     clock = service.clock
     scheduler = Scheduler(conferences, cases, chairs, profile, calendar, clock, service.relay)
+    team_tasks = TeamTasks(service.db, profile, calendar, clock, service.relay)
 
     async def on_conference_requested(request: ConferenceRequested, envelope: Envelope) -> None:
         await scheduler.plan(NewConference(
@@ -76,6 +87,9 @@ def build() -> Service:
             "status": "held", "outcome": outcome.outcome, "held_on": outcome.held_on.isoformat(),
             "quorate": outcome.quorate}})
         waived = profile.policy_on(outcome.held_on).quoracy_waived
+        await team_tasks.add(held["_id"], held["case_id"], after_conference(
+            outcome.held_on, outcome.outcome, makes_a_plan=outcome.quorate or waived,
+            policy=profile.policy_on(outcome.held_on), calendar=calendar))
         follow_on = dict(case_id=held["case_id"], invitees=[Invitee.model_validate(i) for i in held["invitees"]],
                          family_area=FamilyArea.model_validate(held["family_area"]),
                          step_free_access=held["step_free_access"], hearing_loop=held["hearing_loop"],
@@ -166,7 +180,8 @@ def build() -> Service:
         RoomUnavailable.type: Route(RoomUnavailable, on_room_unavailable),
     })
     service.every(60, expire_chair_holds)
-    service.mount_api(build_api(scheduler, settings.staff_token_secret.get_secret_value(), service.serial))
+    service.every(settings.timer_poll_seconds, team_tasks.remind)
+    service.mount_api(build_api(scheduler, team_tasks, settings.staff_token_secret.get_secret_value(), service.serial))
     service.publishes(ConferenceScheduled, ConferenceRescheduled, ConferenceCancelled, ConferenceDeadlineAtRisk,
-                      QuorumAtRisk, RoomRequested)
+                      QuorumAtRisk, RoomRequested, ConferenceTaskDue, ConferenceTaskOverdue)
     return service

@@ -7,8 +7,10 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from cpc_scheduling.domain.planning import Candidate
+from cpc_scheduling.domain.tasks import family_could_not_join as discussions_with_family
 from cpc_scheduling.domain.timescales import Timescale
 from cpc_scheduling.process import UPCOMING, NewConference, Scheduler, candidate_doc
+from cpc_scheduling.team_tasks import TeamTasks
 from cpc_shared.contracts.outbound import ConferenceCancelled, FamilyArea, Invitee, RoomRequested, Slot
 from cpc_shared.envelope import event_id
 from cpc_shared.http import Identity
@@ -23,8 +25,9 @@ class Refused(Exception):
 
 
 class ChairOperations:
-    def __init__(self, scheduler: Scheduler) -> None:
+    def __init__(self, scheduler: Scheduler, team_tasks: TeamTasks) -> None:
         self.s = scheduler
+        self.team_tasks = team_tasks
 
     async def _conference(self, conference_id: str, by: Identity) -> dict[str, Any]:
         conference = await self.s.conferences.find_one({"_id": conference_id})
@@ -53,7 +56,7 @@ class ChairOperations:
         if day > deadline and not (reason and reason.strip()):
             raise Refused(422, f"the new date is after the statutory deadline {deadline.isoformat()}: give the reason")
         chair = self.s.profile.chair(conference["chair_id"])
-        if chair is None or not chair.available_on(day):
+        if chair is None or not chair.available_on(day) or await self.s.chairs.is_away(chair.id, day):
             raise Refused(409, f"the chair is not working on {day.isoformat()}")
         kind = conference["conference_type"]
         length = timedelta(minutes=self.s.profile.conference_minutes[kind])
@@ -121,16 +124,37 @@ class ChairOperations:
                 "next_review": {"conference_id": planned["_id"], "statutory_deadline": planned["statutory_deadline"]}}
 
     async def family_could_not_join(self, conference_id: str, by: Identity) -> dict:
+        """The co-ordinator and the social worker hold a discussion with the family before the conference and
+        another after it (Essex 2020): two tasks, with due dates, for the team to do and record."""
         conference = await self._conference(conference_id, by)
         if not conference.get("starts_at"):
             raise Refused(409, "the conference has no date yet")
         day = conference["starts_at"].astimezone(self.s.zone).date()
-        before = self.s.calendar.on_or_before(day - timedelta(days=1))
-        after = self.s.calendar.add_working_days(day, 1)
-        discussions = {"pre_conference_discussion_by": before.isoformat(),
-                       "post_conference_discussion_by": after.isoformat()}
         await self.s.conferences.update_one({"_id": conference_id}, {
-            "$set": {"family_could_not_join": True, **discussions},
+            "$set": {"family_could_not_join": True},
             "$push": {"history": {"at": self.s.clock.now(), "what": "family_could_not_join", "by": by.subject}}})
-        return {"conference_id": conference_id, **discussions}
+        await self.team_tasks.add(conference_id, conference["case_id"], discussions_with_family(day, self.s.calendar))
+        tasks = {task["task"]: task for task in await self.team_tasks.of_conference(conference_id)}
+        return {"conference_id": conference_id,
+                "pre_conference_discussion_by": tasks["pre_conference_discussion"]["due_on"],
+                "post_conference_discussion_by": tasks["post_conference_discussion"]["due_on"],
+                "tasks": [tasks[k] for k in ("pre_conference_discussion", "post_conference_discussion")]}
 
+    async def chair_away(self, chair_id: str, first: date, last: date, kind: str, by: Identity) -> dict:
+        """A chair's leave or sickness: their conferences in those days are covered by another chair at the same
+        time where possible, or planned again; no new conference is planned with them for those days."""
+        if self.s.profile.chair(chair_id) is None:
+            raise Refused(404, f"no chair {chair_id} in the council's profile")
+        if last < first:
+            raise Refused(422, "last_day is before first_day")
+        if by.role == "chair" and by.chair_id != chair_id:
+            raise Refused(403, "a chair may enter only their own absence; a coordinator or manager may enter any")
+        now = self.s.clock.now()
+        absence = await self.s.chairs.add_absence(chair_id, first, last, kind, by.subject, now)
+        affected = [c async for c in self.s.conferences.find({"chair_id": chair_id, "status": "scheduled"})
+                    if now < c["starts_at"] and first <= c["starts_at"].astimezone(self.s.zone).date() <= last]
+        results = []
+        for conference in sorted(affected, key=lambda c: c["starts_at"]):
+            outcome = await self.s.cover(conference, now)
+            results.append({"conference_id": conference["_id"], "outcome": outcome, "chair_id": conference["chair_id"]})
+        return {"absence": {k: absence[k] for k in ("chair_id", "first_day", "last_day", "kind")}, "conferences": results}

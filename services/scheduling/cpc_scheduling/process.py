@@ -16,7 +16,13 @@ from pymongo.errors import DuplicateKeyError
 
 from cpc_scheduling.adapters.store import CaseIndex, ChairSessions
 from cpc_scheduling.domain.census import ConferenceRecord, held_on
-from cpc_scheduling.domain.planning import LATE_HORIZON_WORKING_DAYS, Candidate, plan_candidates, why_late
+from cpc_scheduling.domain.planning import (
+    LATE_HORIZON_WORKING_DAYS,
+    Candidate,
+    chair_for_session,
+    plan_candidates,
+    why_late,
+)
 from cpc_scheduling.domain.quoracy import quorum_shortfall
 from cpc_scheduling.domain.timescales import Timescale, statutory_deadline
 from cpc_shared.calendar import WorkingDayCalendar
@@ -122,12 +128,43 @@ class Scheduler:
         self.relay.notify(self.conferences.name, conference_id)
 
     async def _case_chair(self, case_id: str) -> str | None:
-        """The chair of the case's latest conference: the same chair for its reviews where possible."""
+        """The chair of the case's latest conference (its usual chair, if another covered it): the same chair for
+        its reviews where possible."""
         latest = None
-        for doc in await self.cases.conferences(case_id, {"chair_id": 1, "starts_at": 1}):
+        for doc in await self.cases.conferences(case_id, {"chair_id": 1, "starts_at": 1, "usual_chair_id": 1}):
             if doc.get("chair_id") and doc.get("starts_at") and (latest is None or doc["starts_at"] > latest["starts_at"]):
                 latest = doc
-        return latest["chair_id"] if latest else None
+        return (latest.get("usual_chair_id") or latest["chair_id"]) if latest else None
+
+    async def cover(self, conference: dict[str, Any], now: datetime) -> str:
+        """The conference's chair is away on its day: another chair takes it at the same time and place where one
+        is free ("covered"), and the case keeps its usual chair for later reviews; otherwise it is planned again,
+        by its deadline, with chairs who are there ("replanned"). Either way it goes out as ConferenceRescheduled."""
+        outbox_before, version_before = len(conference["outbox"]), conference["version"]
+        starts = conference["starts_at"].astimezone(self.zone)
+        day, at = starts.date(), starts.time().replace(tzinfo=None)
+        diary = await self.chairs.diary(day, day)
+        cover = chair_for_session(conference["conference_type"], day, at, self.profile, diary, conference["case_id"],
+                                  preferred=None)
+        away = conference["chair_id"]
+        conference["usual_chair_id"] = conference.get("usual_chair_id") or away
+        if cover and await self.chairs.move(conference["_id"], f"{away}|{conference['chair_session']}", cover.id,
+                                            conference["chair_session"]):
+            conference.update(chair_id=cover.id, version=conference["version"] + 1)
+            self._emit(conference, ConferenceRescheduled(**self.conference_fields(conference)), now,
+                       cause=f"v{conference['version']}")
+            conference["history"].append({"at": now, "what": "chair_covered", "chair_away": away, "cover": cover.id})
+            outcome = "covered"
+        else:
+            conference["history"].append({"at": now, "what": "replanned_chair_away", "chair_away": away})
+            conference.update(room_attempts=0, offered_sessions=[])
+            await self.chairs.release(conference["_id"])  # the away chair's session; a new one is held below
+            candidates, late_reason = await self._candidates(conference, now, preferred=None)
+            self._offer(conference, candidates, late_reason, now)
+            outcome = "replanned"
+        await self._store_step(conference, outbox_before, expect={"status": "scheduled", "version": version_before})
+        log.info("chair_away", conference_id=conference["_id"], outcome=outcome)
+        return outcome
 
     async def _candidates(self, conference: dict[str, Any], now: datetime, preferred: str | None,
                           exclude: frozenset[tuple[date, str]] = frozenset()) -> tuple[list[Candidate], str | None]:

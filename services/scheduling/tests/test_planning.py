@@ -60,6 +60,20 @@ def test_the_cases_own_chair_is_kept_when_free():
     assert {c.chair_id for c in plan(preferred="CHAIR-GL-05")} == {"CHAIR-GL-05"}
 
 
+def test_the_cases_own_chair_comes_first_even_when_others_are_free_earlier():
+    monday_to_wednesday = "CHAIR-GL-07"
+    now = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)  # a Thursday: the first day to try is Friday 4 December
+    candidates = plan(deadline=date(2026, 12, 11), now=now, preferred=monday_to_wednesday)
+    assert candidates[0].chair_id == monday_to_wednesday
+    assert [c.day for c in candidates if c.chair_id != monday_to_wednesday][0] < candidates[0].day
+
+
+def test_a_chair_away_that_day_is_not_chosen():
+    diary = ChairDiary(away={(chair.id, date(2026, 12, 1)) for chair in gloucestershire.chairs[:-1]})
+    candidates = plan(diary=diary)
+    assert {c.chair_id for c in candidates if c.day == date(2026, 12, 1)} == {gloucestershire.chairs[-1].id}
+
+
 def test_a_chair_on_leave_or_not_working_that_day_is_not_chosen():
     profile = gloucestershire.model_copy(update={"chairs": [
         gloucestershire.chairs[6],  # works Monday to Wednesday

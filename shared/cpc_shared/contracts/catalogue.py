@@ -31,6 +31,8 @@ _MODELS: list[type[BaseModel]] = [
     outbound.ConferenceCancelled,
     outbound.ConferenceDeadlineAtRisk,
     outbound.QuorumAtRisk,
+    outbound.ConferenceTaskDue,
+    outbound.ConferenceTaskOverdue,
     outbound.RoomRequested,
     outbound.RoomBooked,
     outbound.RoomUnavailable,

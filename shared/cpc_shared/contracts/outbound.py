@@ -110,6 +110,31 @@ class ConferenceDeadlineAtRisk(OutboundEvent):
     reconvened_from: str | None = None  # a new date after an inquorate conference: its own, shorter timescale
 
 
+ConferenceTask = Literal["decision_letter", "conference_record", "first_core_group", "pre_conference_discussion",
+                         "post_conference_discussion"]
+
+
+class _ConferenceTaskEvent(OutboundEvent):
+    topic: ClassVar[str] = "cpc.conferences"
+
+    case_id: str
+    task: ConferenceTask
+    due_on: date
+
+
+class ConferenceTaskDue(_ConferenceTaskEvent):
+    """Something the conference team must do is due today (a decision letter, the record, the first core
+    group meeting, a discussion with a family who could not join) and is not done yet."""
+
+    type: ClassVar[str] = "cpc.ConferenceTaskDue.v1"
+
+
+class ConferenceTaskOverdue(_ConferenceTaskEvent):
+    """It was not done by the day it was due."""
+
+    type: ClassVar[str] = "cpc.ConferenceTaskOverdue.v1"
+
+
 class QuorumAtRisk(OutboundEvent):
     """Fewer agencies are invited than a quorate conference needs (children's social care and two others)."""
 

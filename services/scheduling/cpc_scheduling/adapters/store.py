@@ -21,6 +21,7 @@ from cpc_scheduling.domain.planning import Candidate, ChairDiary
 CONFERENCES = "conferences"
 CHAIR_SESSIONS = "chair_sessions"
 CASES = "cases"
+CHAIR_ABSENCES = "chair_absences"
 HOLD_FOR = timedelta(minutes=30)
 
 
@@ -57,13 +58,53 @@ class CaseIndex:
 class ChairSessions:
     def __init__(self, db: AsyncDatabase) -> None:
         self._sessions = db[CHAIR_SESSIONS]
+        self._absences = db[CHAIR_ABSENCES]
 
     async def diary(self, first: date, last: date) -> ChairDiary:
         diary = ChairDiary()
         async for doc in self._sessions.find({"day": {"$gte": first.isoformat(), "$lte": last.isoformat()}},
                                              {"chair_id": 1, "day": 1, "at": 1}):
             diary.take(doc["chair_id"], date.fromisoformat(doc["day"]), time.fromisoformat(doc["at"]))
+        for absence in await self.absences(first, last):
+            day = max(first, date.fromisoformat(absence["first_day"]))
+            while day <= min(last, date.fromisoformat(absence["last_day"])):
+                diary.away.add((absence["chair_id"], day))
+                day += timedelta(days=1)
         return diary
+
+    async def add_absence(self, chair_id: str, first: date, last: date, kind: str, by: str, now: datetime
+                          ) -> dict[str, Any]:
+        """A chair's leave or sickness, as the team enters it; the same absence twice is one."""
+        absence = {"_id": f"{chair_id}|{first.isoformat()}|{last.isoformat()}", "chair_id": chair_id,
+                   "first_day": first.isoformat(), "last_day": last.isoformat(), "kind": kind, "entered_by": by,
+                   "entered_at": now}
+        try:
+            await self._absences.insert_one(absence)
+        except DuplicateKeyError:
+            pass
+        return absence
+
+    async def absences(self, first: date, last: date, chair_id: str | None = None) -> list[dict[str, Any]]:
+        """Absences that overlap `first`..`last` (a small collection: read whole)."""
+        return [a async for a in self._absences.find({} if chair_id is None else {"chair_id": chair_id})
+                if a["first_day"] <= last.isoformat() and a["last_day"] >= first.isoformat()]
+
+    async def is_away(self, chair_id: str, day: date) -> bool:
+        return bool(await self.absences(day, day, chair_id))
+
+    async def move(self, conference_id: str, old: str | None, new_chair_id: str, session: str) -> bool:
+        """Book another chair's session for a conference, then free the old one; False if that session is taken."""
+        day, at = session.split("|")
+        try:
+            await self._sessions.insert_one({"_id": f"{new_chair_id}|{session}", "chair_id": new_chair_id, "day": day,
+                                             "at": at, "conference_id": conference_id, "state": "booked"})
+        except DuplicateKeyError:
+            holder = await self._sessions.find_one({"_id": f"{new_chair_id}|{session}"}, {"conference_id": 1})
+            if not holder or holder["conference_id"] != conference_id:
+                return False
+        if old:
+            await self._sessions.delete_one({"_id": old, "conference_id": conference_id})
+        return True
 
     async def hold(self, conference_id: str, candidates: list[Candidate], now: datetime, *, booked: bool = False
                    ) -> list[Candidate]:

@@ -8,6 +8,8 @@ conference per session and `max_per_day` a day. The statutory deadline is the la
 - When that leaves no session in time, a day before it is offered: the reports' window is shortened
   (the reports service tells agencies), never the deadline missed for it. A conference needs the
   policy's `minimum_notice_working_days` for its invitations, whatever else.
+- The case's own chair (a review's, a reconvened conference's) is offered first wherever they are free
+  in time; then other chairs.
 - Reviews leave `reserve_for_initial_per_chair_day` sessions free so that initial conferences come
   first when capacity is short, but never when that would make the review itself late.
 """
@@ -49,9 +51,14 @@ class Candidate:
 
 @dataclass
 class ChairDiary:
-    """Which chair sessions are taken (held or booked), as read from the store before planning."""
+    """Which chair sessions are taken (held or booked), and which chairs are away on which days (leave or
+    sickness entered by the team), as read from the store before planning."""
 
     taken: set[tuple[str, date, time]] = field(default_factory=set)
+    away: set[tuple[str, date]] = field(default_factory=set)
+
+    def is_away(self, chair_id: str, day: date) -> bool:
+        return (chair_id, day) in self.away
 
     def load(self, chair_id: str, day: date) -> int:
         return sum(1 for chair, taken_day, _ in self.taken if chair == chair_id and taken_day == day)
@@ -60,7 +67,7 @@ class ChairDiary:
         self.taken.add((chair_id, day, at))
 
     def copy(self) -> ChairDiary:
-        return ChairDiary(set(self.taken))
+        return ChairDiary(set(self.taken), set(self.away))
 
 
 def first_day_for_invitations(now: datetime, policy: Policy, calendar: WorkingDayCalendar, zone: ZoneInfo) -> date:
@@ -96,7 +103,7 @@ def chair_for_session(
     sessions_a_day = len(profile.session_starts)
 
     def free(chair: Chair) -> bool:
-        if not chair.available_on(day) or (chair.id, day, at) in diary.taken:
+        if not chair.available_on(day) or diary.is_away(chair.id, day) or (chair.id, day, at) in diary.taken:
             return False
         capacity = min(chair.max_per_day, sessions_a_day)
         if kind == "review":
@@ -180,6 +187,8 @@ def _plan(kind: str, case_id: str, deadline: date, now: datetime, profile: Profi
             starts = datetime.combine(day, at, tzinfo=zone)
             chosen.append(Candidate(starts, starts + length, chair.id, f"{day.isoformat()}|{at:%H:%M}", mode))
             diary.take(chair.id, day, at)  # one candidate per chair-session
+    # The case's own chair where possible: their sessions in time come first, then the others in order.
+    in_time.sort(key=lambda candidate: candidate.chair_id != preferred_chair)
     return (in_time + late)[:limit]
 
 
