@@ -144,6 +144,15 @@ class ReportRules(_Strict):
     escalate_to_chair_after_hours: int = Field(24, ge=0, description="a report still missing this long after it was due")
 
 
+class PreBirthRules(_Strict):
+    """When a conference about an unborn child is held, and its first review."""
+
+    conference_by_week_of_pregnancy: int = Field(ge=10, le=40, description="held by this week of pregnancy")
+    first_review_within_working_days_of_birth: int = Field(
+        ge=1, description="the first review is due this many working days after the birth (the date the case-management "
+        "system expected, until the team records the birth), or three months after the conference if that is sooner")
+
+
 class AfterConference(_Strict):
     """Working days after a conference by which the team must have done each thing."""
 
@@ -157,7 +166,8 @@ class Policy(_Strict):
     attendance: dict[Literal["initial", "review", "transfer_in", "pre_birth"], AttendanceMode]
     quoracy_waived: bool = False
     reports: ReportRules = Field(default_factory=lambda: ReportRules())
-    pre_birth_by_weeks_of_pregnancy: int = Field(28, ge=10, le=40)
+    pre_birth: PreBirthRules = Field(description="a local rule: every council says its own (Sussex and Derbyshire: "
+                                     "by 28 weeks; Sefton: by 34; Tees: first review within 10 working days of birth)")
     reconvene_within_working_days: int = Field(10, gt=0, description="a new date after an inquorate conference")
     minimum_notice_working_days: int = Field(
         1, ge=1, description="the fewest working days between a request and its conference, for the invitations; "

@@ -70,3 +70,40 @@ async def test_an_initial_conference_requested_near_its_deadline_is_held_by_it_w
     for report in requested():
         assert report.data["short_notice"] is True
         assert datetime.now(UTC) < datetime.fromisoformat(report.data["due_at"]) < starts
+
+
+async def test_after_a_pre_birth_conference_the_first_review_follows_the_birth_the_team_records(running_services, watcher):
+    import httpx
+
+    from cpc_shared.http import issue_token
+    from cpc_stack import casemgmt, infra
+
+    birth = date.today() + timedelta(weeks=13)
+    request, conference = await schedule(watcher, running_services, conference_type="pre_birth",
+                                         basis_date=date.today().isoformat(), expected_birth_date=birth.isoformat())
+    held_on = conference["starts_at"][:10]
+    await casemgmt.publish(running_services.kafka, [("casemgmt.ConferenceOutcomeRecorded.v1", {
+        "conference_id": conference["conference_id"], "case_id": request["case_id"], "held_on": held_on,
+        "outcome": "plan_started", "quorate": True})])
+
+    def reviews(event_type: str) -> list:
+        return [s.data for s in watcher.of_type(event_type, case_id=request["case_id"])
+                if s.data["conference_type"] == "review"]
+
+    assert await watcher.until(lambda: bool(reviews("cpc.ConferenceScheduled.v1")), 60), "no first review"
+    review = reviews("cpc.ConferenceScheduled.v1")[0]
+    three_months = date.fromisoformat(held_on) + timedelta(days=80)
+    assert date.fromisoformat(review["statutory_deadline"]) >= three_months, "born as expected: three months first"
+
+    born = calendar.on_or_before(date.today())  # early
+    token = issue_token(infra.staff_token_secret(), subject="coordinator-3", role="coordinator")
+    async with httpx.AsyncClient() as http:
+        answer = await http.post(f"http://127.0.0.1:8101/api/cases/{request['case_id']}/birth",
+                                 json={"born_on": born.isoformat()}, headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 200, answer.text
+    new_deadline = calendar.add_working_days(born, 10)
+    assert answer.json()["first_reviews"][0]["statutory_deadline"] == new_deadline.isoformat()
+    assert await watcher.until(lambda: any(r["statutory_deadline"] == new_deadline.isoformat()
+                                           for r in reviews("cpc.ConferenceRescheduled.v1")), 60)
+    moved = [r for r in reviews("cpc.ConferenceRescheduled.v1") if r["statutory_deadline"] == new_deadline.isoformat()]
+    assert date.fromisoformat(moved[-1]["starts_at"][:10]) <= new_deadline and moved[-1]["within_timescale"]

@@ -43,6 +43,11 @@ class ChairAbsence(BaseModel):
     kind: Literal["leave", "sickness"]
 
 
+class Birth(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    born_on: date
+
+
 class TaskDone(BaseModel):
     model_config = ConfigDict(extra="forbid")
     done_on: date | None = Field(None, description="The day it was done; today if not given.")
@@ -121,6 +126,11 @@ def build_api(scheduler: Scheduler, team_tasks: TeamTasks, token_secret: str, se
     async def chair_absence(chair_id: str, body: ChairAbsence, who: Annotated[Identity, Depends(staff)]) -> dict:
         async with serial:
             return await operations.chair_away(chair_id, body.first_day, body.last_day, body.kind, who)
+
+    @api.post("/api/cases/{case_id}/birth", summary="A child of a pre-birth conference is born: the first review follows")
+    async def birth(case_id: str, body: Birth, who: Annotated[Identity, Depends(staff)]) -> dict:
+        async with serial:
+            return await operations.birth_recorded(case_id, body.born_on, who)
 
     @api.get("/api/tasks", summary="The team's tasks around conferences: overdue first, then by due date")
     async def tasks(_: Annotated[Identity, Depends(staff)],

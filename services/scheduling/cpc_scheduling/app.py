@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from pydantic import Field
 
 from cpc_scheduling.api import build_api
@@ -103,9 +105,11 @@ def build() -> Service:
                                     expected_birth_date=None),
                 reconvened_from=held["_id"], **follow_on))
         elif outcome.outcome in ("plan_started", "plan_continued"):
+            expected = date.fromisoformat(held["expected_birth_date"]) if held.get("expected_birth_date") else None
+            birth = await cases.born_on(held["case_id"]) or expected
             await scheduler.plan(NewConference(
                 request_id=f"{held['_id']}/next-review",
-                timescale=next_review(held["conference_type"], outcome.held_on), **follow_on))
+                timescale=next_review(held["conference_type"], outcome.held_on, birth), **follow_on))
         elif outcome.outcome == "plan_ended":
             await cancel_upcoming(outcome.case_id, None, "plan_ended", envelope.id)
 

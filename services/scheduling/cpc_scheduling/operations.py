@@ -8,7 +8,7 @@ from typing import Any
 
 from cpc_scheduling.domain.planning import Candidate
 from cpc_scheduling.domain.tasks import family_could_not_join as discussions_with_family
-from cpc_scheduling.domain.timescales import Timescale
+from cpc_scheduling.domain.timescales import Timescale, statutory_deadline
 from cpc_scheduling.process import UPCOMING, NewConference, Scheduler, candidate_doc
 from cpc_scheduling.team_tasks import TeamTasks
 from cpc_shared.contracts.outbound import ConferenceCancelled, FamilyArea, Invitee, RoomRequested, Slot
@@ -158,3 +158,28 @@ class ChairOperations:
             outcome = await self.s.cover(conference, now)
             results.append({"conference_id": conference["_id"], "outcome": outcome, "chair_id": conference["chair_id"]})
         return {"absence": {k: absence[k] for k in ("chair_id", "first_day", "last_day", "kind")}, "conferences": results}
+
+    async def birth_recorded(self, case_id: str, born_on: date, by: Identity) -> dict:
+        """The child of a pre-birth conference is born: the first review is due soon after the real birth."""
+        now = self.s.clock.now()
+        if born_on > now.astimezone(self.s.zone).date():
+            raise Refused(422, "born_on is in the future")
+        conferences = await self.s.cases.conferences(case_id)
+        if not conferences:
+            raise Refused(404, f"no conferences for case {case_id}")
+        await self.s.cases.record_birth(case_id, born_on)
+        results = []
+        for conference in conferences:
+            if (conference["status"] not in UPCOMING or conference["conference_type"] != "review"
+                    or conference.get("previous_conference_type") != "pre_birth"):
+                continue
+            timescale = Timescale(kind="review", basis_date=date.fromisoformat(conference["basis_date"]),
+                                  previous_kind="pre_birth", expected_birth_date=born_on)
+            deadline = statutory_deadline(timescale, self.s.calendar, self.s.profile.policy_on(timescale.basis_date))
+            outcome = await self.s.birth_recorded(conference, deadline, now)
+            results.append({"conference_id": conference["_id"], "statutory_deadline": deadline, "outcome": outcome})
+        conference_history = {"at": now, "what": "birth_recorded", "by": by.subject}
+        for conference in conferences:
+            if conference["conference_type"] == "pre_birth":
+                await self.s.conferences.update_one({"_id": conference["_id"]}, {"$push": {"history": conference_history}})
+        return {"case_id": case_id, "born_on": born_on, "first_reviews": results}

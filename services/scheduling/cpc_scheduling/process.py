@@ -105,6 +105,8 @@ class Scheduler:
             "previous_conference_id": new.previous_conference_id,
             "reconvened_from": new.reconvened_from,
             "statutory_deadline": deadline.isoformat(),
+            "expected_birth_date": new.timescale.expected_birth_date.isoformat()
+            if new.timescale.expected_birth_date else None,
             "invitees": [invitee.model_dump() for invitee in new.invitees],
             "family_area": new.family_area.model_dump(),
             "step_free_access": new.step_free_access,
@@ -157,13 +159,36 @@ class Scheduler:
             outcome = "covered"
         else:
             conference["history"].append({"at": now, "what": "replanned_chair_away", "chair_away": away})
-            conference.update(room_attempts=0, offered_sessions=[])
-            await self.chairs.release(conference["_id"])  # the away chair's session; a new one is held below
-            candidates, late_reason = await self._candidates(conference, now, preferred=None)
-            self._offer(conference, candidates, late_reason, now)
+            await self._replan(conference, now, preferred=None)
             outcome = "replanned"
         await self._store_step(conference, outbox_before, expect={"status": "scheduled", "version": version_before})
         log.info("chair_away", conference_id=conference["_id"], outcome=outcome)
+        return outcome
+
+    async def _replan(self, conference: dict[str, Any], now: datetime, preferred: str | None) -> None:
+        """Plan a scheduled conference again from now (its chair session is let go; rooms book the new time)."""
+        conference.update(room_attempts=0, offered_sessions=[])
+        await self.chairs.release(conference["_id"])
+        candidates, late_reason = await self._candidates(conference, now, preferred=preferred)
+        self._offer(conference, candidates, late_reason, now)
+
+    async def birth_recorded(self, conference: dict[str, Any], deadline: date, now: datetime) -> str:
+        """The first review after a pre-birth conference has a new deadline now the child is born: it stays where
+        it is if that is still in time ("kept"), else it is planned again by the new deadline ("replanned")."""
+        outbox_before, version_before, status_before = (len(conference["outbox"]), conference["version"],
+                                                        conference["status"])
+        conference["statutory_deadline"] = deadline.isoformat()
+        conference["history"].append({"at": now, "what": "birth_recorded", "statutory_deadline": deadline.isoformat()})
+        outcome = "kept"
+        if status_before == "scheduled":
+            if _local_date(conference["starts_at"], self.zone) > deadline:
+                await self._replan(conference, now, preferred=conference.get("chair_id"))
+                outcome = "replanned"
+            else:  # subscribers hear the new deadline
+                conference["version"] += 1
+                self._emit(conference, ConferenceRescheduled(**self.conference_fields(conference)), now,
+                           cause=f"v{conference['version']}")
+        await self._store_step(conference, outbox_before, expect={"status": status_before, "version": version_before})
         return outcome
 
     async def _candidates(self, conference: dict[str, Any], now: datetime, preferred: str | None,

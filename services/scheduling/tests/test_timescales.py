@@ -6,11 +6,12 @@ import pytest
 
 from cpc_scheduling.domain.timescales import Timescale, add_months, next_review, statutory_deadline
 from cpc_shared.calendar import WorkingDayCalendar
-from cpc_shared.profile import Policy
+from cpc_shared.profile import Policy, PreBirthRules
 
 calendar = WorkingDayCalendar()
 ALL_IN_PERSON = {"initial": "in_person", "review": "in_person", "transfer_in": "in_person", "pre_birth": "in_person"}
-policy = Policy(effective_from=date(2020, 1, 1), attendance=ALL_IN_PERSON)
+TEES = PreBirthRules(conference_by_week_of_pregnancy=28, first_review_within_working_days_of_birth=10)
+policy = Policy(effective_from=date(2020, 1, 1), attendance=ALL_IN_PERSON, pre_birth=TEES)
 
 
 def deadline(kind, basis, **extra):
@@ -54,14 +55,31 @@ def test_a_three_month_deadline_on_christmas_day_moves_to_christmas_eve():
 def test_pre_birth_conference_is_by_the_councils_week_of_pregnancy():
     birth = date(2027, 6, 15)
     assert deadline("pre_birth", date(2026, 11, 20), expected_birth_date=birth) == date(2027, 3, 23)
-    sefton = Policy(effective_from=date(2020, 1, 1), attendance=ALL_IN_PERSON, pre_birth_by_weeks_of_pregnancy=34)
+    sefton = Policy(effective_from=date(2020, 1, 1), attendance=ALL_IN_PERSON,
+                    pre_birth=TEES.model_copy(update={"conference_by_week_of_pregnancy": 34}))
     assert statutory_deadline(Timescale("pre_birth", date(2026, 11, 20), expected_birth_date=birth), calendar,
                               sefton) == date(2027, 5, 4)
 
 
+def test_the_first_review_after_a_pre_birth_conference_is_soon_after_the_birth():
+    held, expected = date(2027, 3, 15), date(2027, 6, 15)
+    after_birth = next_review("pre_birth", held, birth=expected)
+    assert statutory_deadline(after_birth, calendar, policy) == date(2027, 6, 15), "three months came first"
+    born_early = next_review("pre_birth", held, birth=date(2027, 5, 20))
+    assert statutory_deadline(born_early, calendar, policy) == date(2027, 6, 4), "10 working days, past the bank holiday"
+    no_birth_known = next_review("pre_birth", held)
+    assert statutory_deadline(no_birth_known, calendar, policy) == date(2027, 6, 15)
+
+
+def test_every_council_states_its_own_pre_birth_rule():
+    with pytest.raises(ValueError, match="pre_birth"):
+        Policy(effective_from=date(2020, 1, 1), attendance=ALL_IN_PERSON)
+
+
 def test_a_reconvened_conference_is_within_the_councils_limit_in_working_days():
     assert deadline("initial", date(2026, 12, 17), reconvened=True) == date(2027, 1, 5)
-    strict = Policy(effective_from=date(2020, 1, 1), attendance=ALL_IN_PERSON, reconvene_within_working_days=5)
+    strict = Policy(effective_from=date(2020, 1, 1), attendance=ALL_IN_PERSON, pre_birth=TEES,
+                    reconvene_within_working_days=5)
     assert statutory_deadline(Timescale("initial", date(2026, 12, 17), reconvened=True), calendar,
                               strict) == date(2026, 12, 24)
 

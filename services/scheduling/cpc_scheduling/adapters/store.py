@@ -48,6 +48,13 @@ class CaseIndex:
     async def add(self, case_id: str, conference_id: str) -> None:
         await self._cases.update_one({"_id": case_id}, {"$addToSet": {"conference_ids": conference_id}}, upsert=True)
 
+    async def record_birth(self, case_id: str, born_on: date) -> None:
+        await self._cases.update_one({"_id": case_id}, {"$set": {"born_on": born_on.isoformat()}}, upsert=True)
+
+    async def born_on(self, case_id: str) -> date | None:
+        case = await self._cases.find_one({"_id": case_id}, {"born_on": 1})
+        return date.fromisoformat(case["born_on"]) if case and case.get("born_on") else None
+
     async def conferences(self, case_id: str, projection: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         case = await self._cases.find_one({"_id": case_id})
         found = [await self._conferences.find_one({"_id": conference_id}, projection)

@@ -21,7 +21,7 @@ class Timescale:
     kind: str  # initial | review | transfer_in | pre_birth
     basis_date: date
     previous_kind: str | None = None  # reviews: the kind of the conference before
-    expected_birth_date: date | None = None  # pre-birth
+    expected_birth_date: date | None = None  # pre-birth, and the first review after it
     reconvened: bool = False  # a new date after an inquorate conference
 
 
@@ -45,15 +45,24 @@ def statutory_deadline(timescale: Timescale, calendar: WorkingDayCalendar, polic
             return calendar.add_working_days(timescale.basis_date, WORKING_DAYS_FOR_TRANSFER_IN)
         case "review":
             months = 6 if timescale.previous_kind == "review" else 3
-            return calendar.on_or_before(add_months(timescale.basis_date, months))
+            by_months = calendar.on_or_before(add_months(timescale.basis_date, months))
+            if timescale.previous_kind == "pre_birth" and timescale.expected_birth_date is not None:
+                # The first review after a pre-birth conference: soon after the birth (the council's rule).
+                after_birth = calendar.add_working_days(
+                    calendar.on_or_before(timescale.expected_birth_date),
+                    policy.pre_birth.first_review_within_working_days_of_birth)
+                return max(min(by_months, after_birth), timescale.basis_date)
+            return by_months
         case "pre_birth":
             if timescale.expected_birth_date is None:
                 raise ValueError("a pre-birth conference needs the expected birth date")
-            weeks_before_birth = FULL_TERM_WEEKS - policy.pre_birth_by_weeks_of_pregnancy
+            weeks_before_birth = FULL_TERM_WEEKS - policy.pre_birth.conference_by_week_of_pregnancy
             return calendar.on_or_before(timescale.expected_birth_date - timedelta(weeks=weeks_before_birth))
     raise ValueError(f"no timescale for {timescale.kind}")
 
 
-def next_review(held_kind: str, held_on: date) -> Timescale:
-    """After a conference that starts or continues a plan: 3 months after the first, 6 after a review."""
-    return Timescale(kind="review", basis_date=held_on, previous_kind=held_kind)
+def next_review(held_kind: str, held_on: date, birth: date | None = None) -> Timescale:
+    """After a conference that starts or continues a plan: 3 months after the first, 6 after a review; after a
+    pre-birth conference, soon after the birth (`birth`: the day recorded, else the day expected)."""
+    return Timescale(kind="review", basis_date=held_on, previous_kind=held_kind,
+                     expected_birth_date=birth if held_kind == "pre_birth" else None)
