@@ -31,6 +31,7 @@ from cpc_shared.contracts.outbound import (
     ConferenceTaskOverdue,
     FamilyArea,
     Invitee,
+    InterpreterRequested,
     QuorumAtRisk,
     RoomBooked,
     RoomRequested,
@@ -79,6 +80,7 @@ def build() -> Service:
             step_free_access=needs_step_free(request.family.accessibility_needs),
             hearing_loop=needs_hearing_loop(request.family.accessibility_needs),
             previous_conference_id=request.previous_conference_id,
+            interpreter_language=request.family.language if request.family.interpreter_needed else None,
         ))
 
     async def on_outcome_recorded(outcome: ConferenceOutcomeRecorded, envelope: Envelope) -> None:
@@ -95,7 +97,7 @@ def build() -> Service:
         follow_on = dict(case_id=held["case_id"], invitees=[Invitee.model_validate(i) for i in held["invitees"]],
                          family_area=FamilyArea.model_validate(held["family_area"]),
                          step_free_access=held["step_free_access"], hearing_loop=held["hearing_loop"],
-                         previous_conference_id=held["_id"])
+                         previous_conference_id=held["_id"], interpreter_language=held.get("interpreter_language"))
         if not outcome.quorate and not waived and outcome.outcome != "plan_ended":
             # An inquorate conference cannot make a plan: the chair sets an interim plan and a new date.
             await scheduler.plan(NewConference(
@@ -187,5 +189,5 @@ def build() -> Service:
     service.every(settings.timer_poll_seconds, team_tasks.remind)
     service.mount_api(build_api(scheduler, team_tasks, settings.staff_token_secret.get_secret_value(), service.serial))
     service.publishes(ConferenceScheduled, ConferenceRescheduled, ConferenceCancelled, ConferenceDeadlineAtRisk,
-                      QuorumAtRisk, RoomRequested, ConferenceTaskDue, ConferenceTaskOverdue)
+                      QuorumAtRisk, RoomRequested, ConferenceTaskDue, ConferenceTaskOverdue, InterpreterRequested)
     return service

@@ -118,6 +118,7 @@ class ChairOperations:
             family_area=FamilyArea.model_validate(conference["family_area"]),
             step_free_access=conference["step_free_access"], hearing_loop=conference["hearing_loop"],
             previous_conference_id=conference_id, deadline_by=next_review_by,
+            interpreter_language=conference.get("interpreter_language"),
         ))
         planned = await self.s.conferences.find_one({"request_id": next_request}, {"statutory_deadline": 1})
         return {"conference_id": conference_id, "status": "informal_review_held",

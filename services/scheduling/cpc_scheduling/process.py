@@ -32,6 +32,7 @@ from cpc_shared.contracts.outbound import (
     ConferenceRescheduled,
     ConferenceScheduled,
     FamilyArea,
+    InterpreterRequested,
     Invitee,
     OutboundEvent,
     QuorumAtRisk,
@@ -68,6 +69,7 @@ class NewConference:
     previous_conference_id: str | None = None
     reconvened_from: str | None = None
     deadline_by: date | None = None  # an earlier date a chair set (after an informal review)
+    interpreter_language: str | None = None  # the family's language, when they need an interpreter
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -111,6 +113,7 @@ class Scheduler:
             "family_area": new.family_area.model_dump(),
             "step_free_access": new.step_free_access,
             "hearing_loop": new.hearing_loop,
+            "interpreter_language": new.interpreter_language,
             "requested_at": now,
             "version": 0,
             "room_attempts": 0,
@@ -260,6 +263,13 @@ class Scheduler:
         if not scheduled.within_timescale and not was_late:  # newly late: the team hears once, with the reason
             self._emit(conference, self._at_risk(conference, conference.get("late_reason") or "no_chair_before_deadline"),
                        now, cause="late" if not rescheduled else f"late-v{conference['version']}")
+        if conference.get("interpreter_language"):  # booked for this time and place, in the family's language
+            interpreter = InterpreterRequested(
+                conference_id=conference["_id"], case_id=conference["case_id"],
+                language=conference["interpreter_language"], starts_at=chosen.starts_at, ends_at=chosen.ends_at,
+                attendance_mode=chosen.attendance_mode, office_id=office_id, room_id=room_id,
+                version=conference["version"])
+            self._emit(conference, interpreter, now, cause=f"interpreter|v{conference['version']}")
         shortfall = quorum_shortfall(scheduled.invitees)
         if shortfall and not self.profile.policy_on(chosen.starts_at.date()).quoracy_waived and not rescheduled:
             quorum = QuorumAtRisk(conference_id=conference["_id"], case_id=conference["case_id"],

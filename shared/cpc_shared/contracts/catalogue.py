@@ -33,6 +33,7 @@ _MODELS: list[type[BaseModel]] = [
     outbound.QuorumAtRisk,
     outbound.ConferenceTaskDue,
     outbound.ConferenceTaskOverdue,
+    outbound.InterpreterRequested,
     outbound.RoomRequested,
     outbound.RoomBooked,
     outbound.RoomUnavailable,

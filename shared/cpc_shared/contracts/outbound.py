@@ -146,6 +146,24 @@ class QuorumAtRisk(OutboundEvent):
     reason: str
 
 
+class InterpreterRequested(OutboundEvent):
+    """The family needs an interpreter at the conference: for a booking system to book one in this language
+    (an ISO 639-1 code) for this time and place. Sent again, with the conference's new version, whenever it is
+    scheduled anew (another time or place); a ConferenceCancelled for the conference cancels it."""
+
+    type: ClassVar[str] = "cpc.InterpreterRequested.v1"
+    topic: ClassVar[str] = "cpc.conferences"
+
+    case_id: str
+    language: str
+    starts_at: datetime
+    ends_at: datetime
+    attendance_mode: AttendanceMode
+    office_id: str | None
+    room_id: str | None
+    version: int
+
+
 class RoomRequested(OutboundEvent):
     """Scheduling asks rooms for a room for one of the candidate slots, best first (internal)."""
 

@@ -141,7 +141,7 @@ AGENCIES = {
     "police": "the police", "education": "school or college", "probation": "probation", "housing": "housing",
     "other": "another service",
 }
-INTERPRETER_OFFERED = ("We will have an interpreter at the meeting for you. The interpreter will not be "
+INTERPRETER_OFFERED = ("We have booked an interpreter for you at the meeting. The interpreter will not be "
                        "someone from your family.")
 INTERPRETER_ON_REQUEST = ("If you would like an interpreter, tell your social worker. We will arrange one. "
                           "It will not be someone from your family.")
