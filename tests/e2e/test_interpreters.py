@@ -29,7 +29,7 @@ async def test_an_interpreter_is_requested_for_the_familys_language_and_the_invi
     parent = next(m for m in mails_for(running_services, cid) if m["To"].startswith("parent1."))
     body = next(part for part in parent.walk() if part.get_content_type() == "text/plain"
                 ).get_payload(decode=True).decode()
-    assert "We have booked an interpreter for you at the meeting" in body
+    assert "Zarezerwowaliśmy dla Ciebie tłumacza" in body, "in Polish, the family's language"
 
 
 async def test_a_family_who_needs_no_interpreter_gets_none_requested(running_services, watcher):

@@ -1,5 +1,6 @@
 """What families and professionals are told."""
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -54,7 +55,7 @@ def test_professionals_get_the_reference_and_deadline_and_no_family_reading_age_
 
 
 def test_a_language_without_templates_gets_english_and_a_flag_for_staff():
-    message = compose("invitation", EXAMPLE, Recipient(participant_id="P-1", role="parent", language="pl"), LONDON)
+    message = compose("invitation", EXAMPLE, Recipient(participant_id="P-1", role="parent", language="ro"), LONDON)
     assert message.translation_missing and message.language == "en"
     assert "child protection conference" in message.body
 
@@ -94,3 +95,20 @@ def test_an_agency_asked_at_short_notice_is_told_why_its_time_is_short():
     assert "less time than usual" not in usual
     assert "less time than usual" in short and "must be held by 11 December 2026" in short
     assert "Your report is due by friday 4 december, 9:30am." in short
+
+
+def test_a_polish_family_is_invited_in_polish_and_told_their_interpreter_is_booked():
+    polish_parent = Recipient(participant_id="P-1", role="parent", name="Ania", language="pl")
+    with_interpreter = replace(EXAMPLE, interpreter_needed=True)
+    message = compose("invitation", with_interpreter, polish_parent, LONDON)
+    assert message.language == "pl" and not message.translation_missing
+    assert message.subject == "Twoja konferencja w sprawie ochrony dziecka"
+    body = message.body
+    assert body.startswith("Dzień dobry Ania,")
+    assert "wtorek 8 grudnia 2026, godzina 9:30" in body and "około 2 godzin" in body
+    assert "bezpieczeństwa Twoich dzieci" in body
+    assert "2 rodziców" in body and "ktoś z policji" in body and "przewodniczący, który prowadzi spotkanie" in body
+    assert "Zarezerwowaliśmy dla Ciebie tłumacza" in body and "do dnia: piątek 4 grudnia" in body
+    assert not any(word in body for word in ("Hello", "When?", "Who will be there", " by Friday"))
+    professional = compose("invitation", with_interpreter, Recipient(participant_id="P-5", role="professional"), LONDON)
+    assert professional.language == "en", "professionals are written to in English"

@@ -72,9 +72,11 @@ def templates(language: str) -> tuple[ModuleType, bool]:
     return importlib.import_module("cpc_notifications.domain.templates.en"), code != "en"
 
 
-def _when(conference: Conference, zone: ZoneInfo) -> dict[str, str]:
+def _when(conference: Conference, zone: ZoneInfo, t: ModuleType) -> dict[str, str]:
     start = conference.starts_at.astimezone(zone)
     minutes = int((conference.ends_at - conference.starts_at).total_seconds() // 60)
+    if hasattr(t, "when"):  # a language that writes dates and times its own way
+        return t.when(start, minutes)
     hours = f"{minutes // 60} hours" if minutes % 60 == 0 else f"{minutes / 60:.1f} hours".replace(".5", " and a half")
     return {"day": start.strftime("%A %-d %B %Y"), "time": start.strftime("%-I:%M%p").lower().replace(":00", ""),
             "hours": hours.replace("1 hours", "1 hour")}
@@ -111,14 +113,16 @@ def compose(purpose: str, conference: Conference, recipient: Recipient, zone: Zo
     t, missing = templates(recipient.language if recipient.is_family else "en")
     audience = "family" if recipient.is_family else "professional"
     fields = {
-        **_when(conference, zone), "name": recipient.name or "", "conference_id": conference.conference_id,
+        **_when(conference, zone, t), "name": recipient.name or "", "conference_id": conference.conference_id,
         "case_id": conference.case_id, "kind": conference.kind.replace("_", " "),
-        "children": "your child" if conference.children <= 1 else "your children",
+        "children": t.children(conference.children) if hasattr(t, "children")
+        else "your child" if conference.children <= 1 else "your children",
         "deadline": conference.statutory_deadline.strftime("%-d %B %Y"),
         "where": _where(t, conference.place, conference.conference_id), "people": _people(t, conference.invitees),
         "agenda": "\n".join(f"  {line}" for line in t.AGENDA),
         "interpreter": t.INTERPRETER_OFFERED if conference.interpreter_needed else t.INTERPRETER_ON_REQUEST,
         "report_by": "" if conference.family_report_by is None
+        else t.report_by(conference.family_report_by.astimezone(zone)) if hasattr(t, "report_by")
         else " by " + conference.family_report_by.astimezone(zone).strftime("%A %-d %B"),
         **extra,
     }
