@@ -44,10 +44,6 @@ class Candidate:
     def day(self) -> date:
         return date.fromisoformat(self.session.split("|")[0])
 
-    @property
-    def time_of_day(self) -> str:
-        return self.session.split("|")[1]
-
 
 @dataclass
 class ChairDiary:

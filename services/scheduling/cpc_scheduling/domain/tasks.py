@@ -11,16 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Literal
 from zoneinfo import ZoneInfo
 
 from cpc_shared.calendar import WorkingDayCalendar
+from cpc_shared.contracts.outbound import ConferenceTask
 from cpc_shared.profile import Policy, Profile
 
-TaskKind = Literal["decision_letter", "conference_record", "first_core_group", "pre_conference_discussion",
-                   "post_conference_discussion"]
-TASK_KINDS: tuple[TaskKind, ...] = ("decision_letter", "conference_record", "first_core_group",
-                                    "pre_conference_discussion", "post_conference_discussion")
+TaskKind = ConferenceTask  # one list of tasks: the events name them too
 
 
 @dataclass(frozen=True)
