@@ -6,13 +6,14 @@ Loaded from a YAML file and validated on load; an error names the field that is 
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from zoneinfo import ZoneInfo
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from cpc_shared.calendar import WorkingDayCalendar
 from cpc_shared.contracts.outbound import AttendanceMode
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri"]
@@ -205,6 +206,14 @@ class Profile(_Strict):
     default_office: str
     max_office_distance_km: float = Field(50, gt=0)
     policies: list[Policy] = Field(min_length=1)
+
+    def calendar(self) -> WorkingDayCalendar:
+        """Working days here: weekdays that are neither England's bank holidays nor the council's closure days."""
+        return WorkingDayCalendar(self.closure_days)
+
+    def with_closure_days(self, days: list[date]) -> Profile:
+        """The same profile with more closure days (an operator's, from the environment)."""
+        return self.model_copy(update={"closure_days": sorted({*self.closure_days, *days})})
 
     @model_validator(mode="after")
     def _consistent(self) -> Profile:

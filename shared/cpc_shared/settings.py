@@ -8,6 +8,7 @@ from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cpc_shared.clock import Clock, OffsetClock, OffsetFileClock, SystemClock
+from cpc_shared.profile import Profile, load_profile
 
 
 class ServiceSettings(BaseSettings):
@@ -72,6 +73,11 @@ class ProfiledSettings(ServiceSettings):
         description="The council profile (offices, rooms, chairs, policies), relative to the working directory.",
         examples=["profiles/essex-2020.yaml", "/etc/cpc/profile.yaml"],
     )
+
+    def profile(self) -> Profile:
+        """The council profile, with the closure days set in the environment added to its own: every service
+        reads it here, so every service counts the same working days."""
+        return load_profile(self.profile_path).with_closure_days(self.closure_days)
 
 
 class StaffApiSettings(ProfiledSettings):

@@ -4,7 +4,6 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-
 from cpc_shared.profile import ProfileError, load_profile
 
 PROFILES = Path(__file__).resolve().parents[2] / "profiles"
@@ -43,3 +42,24 @@ def test_a_policy_missing_a_kind_of_conference_is_refused(tmp_path):
     path.write_text(text)
     with pytest.raises(ProfileError, match="attendance needs a mode for pre_birth, transfer_in"):
         load_profile(path)
+
+
+def test_closure_days_from_the_environment_are_added_to_the_profiles_in_the_one_place_services_read_it(monkeypatch):
+    from cpc_shared.settings import ProfiledSettings
+
+    monkeypatch.setenv("CPC_PROFILE_PATH", str(PROFILES / "gloucestershire-2022.yaml"))
+    monkeypatch.setenv("CPC_CLOSURE_DAYS", '["2022-05-18"]')
+    profile = ProfiledSettings().profile()
+    assert date(2022, 5, 18) in profile.closure_days
+    assert not profile.calendar().is_working_day(date(2022, 5, 18))
+    assert profile.calendar().is_working_day(date(2022, 5, 17))
+    assert load_profile(PROFILES / "gloucestershire-2022.yaml").calendar().is_working_day(date(2022, 5, 18))
+
+
+def test_no_service_reads_the_profile_or_counts_working_days_but_through_the_settings():
+    """CPC_CLOSURE_DAYS once reached only two of the four services: each read its profile its own way."""
+    services = Path(__file__).resolve().parents[2] / "services"
+    for source in services.glob("*/cpc_*/**/*.py"):
+        text = source.read_text()
+        assert "load_profile(" not in text, f"{source}: use settings.profile()"
+        assert "WorkingDayCalendar(" not in text, f"{source}: use profile.calendar()"

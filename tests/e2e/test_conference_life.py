@@ -8,15 +8,13 @@ from datetime import date, datetime, timedelta
 import httpx
 import pytest
 
-from cpc_rooms.domain.offices import distance_km
 from cpc_shared.http import issue_token
-from cpc_shared.profile import load_profile
 from cpc_stack import casemgmt, infra
 from tests.conftest import mails_for, new_request
-from cpc_stack.paths import REPO
 
 pytestmark = pytest.mark.e2e
 TIMEOUT = 60
+ROOMS = "http://127.0.0.1:8102/api"
 
 
 def staff_headers() -> dict[str, str]:
@@ -101,6 +99,24 @@ async def test_cancelling_a_conference_releases_its_room(running_services, watch
     assert found["status"] == "cancelled" and found["history"][-1]["what"] == "cancelled_by_council"
 
 
+async def free_office_elsewhere(conference: dict, not_office: str) -> dict:
+    """An office other than `not_office` with a room big enough and free at the conference's time, now."""
+    starts, ends = datetime.fromisoformat(conference["starts_at"]), datetime.fromisoformat(conference["ends_at"])
+    async with httpx.AsyncClient() as http:
+        offices = (await http.get(f"{ROOMS}/offices", headers=staff_headers())).json()
+        for office in offices:
+            if office["id"] == not_office:
+                continue
+            calendar = (await http.get(f"{ROOMS}/offices/{office['id']}/calendar",
+                                       params={"date": conference["starts_at"][:10]}, headers=staff_headers())).json()
+            for room in calendar["rooms"]:
+                taken = any(datetime.fromisoformat(b["starts_at"]) < ends and starts < datetime.fromisoformat(b["ends_at"])
+                            for b in room["bookings"])
+                if room["capacity"] > len(conference["invitees"]) and not taken:  # and the chair
+                    return office
+    raise AssertionError(f"every other office is full at {conference['starts_at']}: the test cannot tell a move")
+
+
 async def test_a_family_that_moves_is_rebooked_in_the_office_nearest_its_new_home(running_services, watcher):
     gloucester = {"postcode": "GL1 2TP", "location": {"lat": 51.8642, "lon": -2.2446}, "language": "en",
                   "interpreter_needed": False, "accessibility_needs": []}
@@ -108,41 +124,47 @@ async def test_a_family_that_moves_is_rebooked_in_the_office_nearest_its_new_hom
     await casemgmt.publish(running_services.kafka, [("casemgmt.ConferenceRequested.v1", request)])
     conference = await scheduled_for(watcher, request_id=request["request_id"])
     assert conference["office_id"] == "GL-GLOUCESTER"
-    tewkesbury = dict(gloucester, postcode="GL20 5AL", location={"lat": 51.9920, "lon": -2.1590})
+    # The family moves next door to an office with a room free at that time: the conference must follow them.
+    office = await free_office_elsewhere(conference, "GL-GLOUCESTER")
+    new_home = dict(gloucester, postcode=f"{office['postcode_districts'][0]} 1AA", location=office["location"])
     await casemgmt.publish(running_services.kafka, [("casemgmt.CaseDetailsChanged.v1", {
-        "case_id": request["case_id"], "family": tewkesbury})])
+        "case_id": request["case_id"], "family": new_home})])
     cid = conference["conference_id"]
-
-    async def stayed() -> bool:  # no room nearer the new home at that time: the conference stays where it is
-        async with httpx.AsyncClient() as http:
-            found = await http.get(f"http://127.0.0.1:8101/api/conferences/{cid}", headers=staff_headers())
-        return any(step["what"] == "move_not_possible_no_room" for step in found.json().get("history", []))
-
-    def rescheduled() -> list:
-        return watcher.of_type("cpc.ConferenceRescheduled.v1", conference_id=cid)
-
-    for _ in range(TIMEOUT):
-        if rescheduled() or await stayed():
-            break
-        await asyncio.sleep(1)
-    if not rescheduled():
-        # Other tests' conferences can fill Tewkesbury's one room and Cheltenham's two at that time; then
-        # Gloucester is still the nearest office with a room, and nothing is moved (never somewhere farther).
-        assert await stayed()
-        assert not watcher.of_type("cpc.RoomReleased.v1", conference_id=cid)
-        return
-    moved = rescheduled()[0].data
-    offices = {o.id: o.location for o in load_profile(REPO / "profiles/gloucestershire-2022.yaml").offices}
-    home = tewkesbury["location"]
-
-    def away(office_id):
-        return distance_km(home["lat"], home["lon"], offices[office_id].lat, offices[office_id].lon)
-
-    assert away(moved["office_id"]) < away("GL-GLOUCESTER")
+    assert await watcher.until(lambda: bool(watcher.of_type("cpc.ConferenceRescheduled.v1", conference_id=cid)),
+                               TIMEOUT), f"the conference stayed in Gloucester though {office['id']} had a room"
+    moved = watcher.of_type("cpc.ConferenceRescheduled.v1", conference_id=cid)[0].data
+    assert moved["office_id"] == office["id"], (moved, office["id"])
     assert moved["starts_at"] == conference["starts_at"] and moved["chair_id"] == conference["chair_id"]
     assert moved["version"] == conference["version"] + 1
     assert await watcher.until(lambda: bool(watcher.of_type("cpc.RoomReleased.v1", conference_id=cid)), TIMEOUT)
     assert watcher.of_type("cpc.RoomReleased.v1", conference_id=cid)[0].data["office_id"] == "GL-GLOUCESTER"
+
+
+async def test_a_family_that_moves_where_no_nearer_room_is_free_keeps_its_room(running_services, watcher):
+    """Moving never takes a conference somewhere farther: with its own office the nearest, nothing moves."""
+    gloucester = {"postcode": "GL1 2TP", "location": {"lat": 51.8642, "lon": -2.2446}, "language": "en",
+                  "interpreter_needed": False, "accessibility_needs": []}
+    request = new_request(family=gloucester)
+    await casemgmt.publish(running_services.kafka, [("casemgmt.ConferenceRequested.v1", request)])
+    conference = await scheduled_for(watcher, request_id=request["request_id"])
+    cid = conference["conference_id"]
+    across_town = dict(gloucester, postcode="GL4 6AA", location={"lat": 51.8480, "lon": -2.2100})
+    await casemgmt.publish(running_services.kafka, [("casemgmt.CaseDetailsChanged.v1", {
+        "case_id": request["case_id"], "family": across_town})])
+
+    async def history() -> list[str]:
+        async with httpx.AsyncClient() as http:
+            found = await http.get(f"http://127.0.0.1:8101/api/conferences/{cid}", headers=staff_headers())
+        return [step["what"] for step in found.json().get("history", [])]
+
+    for _ in range(TIMEOUT):
+        if "move_not_possible_no_room" in await history() or watcher.of_type("cpc.ConferenceRescheduled.v1",
+                                                                             conference_id=cid):
+            break
+        await asyncio.sleep(1)
+    assert "move_not_possible_no_room" in await history()
+    assert not watcher.of_type("cpc.ConferenceRescheduled.v1", conference_id=cid)
+    assert not watcher.of_type("cpc.RoomReleased.v1", conference_id=cid)
 
 
 async def test_a_conference_without_enough_agencies_invited_warns_that_it_may_be_inquorate(running_services, watcher):

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
-
-from cpc_notifications.adapters.email import SmtpChannel
-from cpc_notifications.adapters.notify import NotifyChannel
-from cpc_notifications.adapters.store import MESSAGES, ContactSeal, prepare
-from cpc_notifications.postroom import Postroom
 from cpc_shared.consumer import Route
 from cpc_shared.contracts import Topics
 from cpc_shared.contracts.inbound import CaseDetailsChanged, ConferenceRequested
 from cpc_shared.contracts.outbound import (
+    ConferenceArrangements,
     ConferenceCancelled,
     ConferenceDeadlineAtRisk,
-    ConferenceTaskDue,
-    ConferenceTaskOverdue,
     ConferenceRescheduled,
     ConferenceScheduled,
+    ConferenceTaskDue,
+    ConferenceTaskOverdue,
     NotificationFailed,
     NotificationSent,
     QuorumAtRisk,
@@ -26,9 +21,14 @@ from cpc_shared.contracts.outbound import (
     ReportRequested,
 )
 from cpc_shared.envelope import Envelope
-from cpc_shared.profile import load_profile
 from cpc_shared.service import Service
 from cpc_shared.settings import ProfiledSettings
+from pydantic import Field, SecretStr
+
+from cpc_notifications.adapters.email import SmtpChannel
+from cpc_notifications.adapters.notify import NotifyChannel
+from cpc_notifications.adapters.store import MESSAGES, ContactSeal, prepare
+from cpc_notifications.postroom import Postroom
 
 
 class NotificationSettings(ProfiledSettings):
@@ -56,7 +56,7 @@ TASKS = {  # what the team must do, as the alert says it
 
 def build() -> Service:
     settings = NotificationSettings()
-    profile = load_profile(settings.profile_path)
+    profile = settings.profile()
     service = Service(
         "notifications", settings, outbox_collections=[MESSAGES], prepare_store=prepare,
         description="Invitations, updates, reminders, report requests and alerts, each sent once.",
@@ -79,7 +79,7 @@ def build() -> Service:
     async def on_case_details_changed(change: CaseDetailsChanged, envelope: Envelope) -> None:
         await postroom.remember_contacts(change.case_id, change.participants or [], change.family)
 
-    async def on_scheduled(conference: ConferenceScheduled, envelope: Envelope) -> None:
+    async def on_scheduled(conference: ConferenceArrangements, envelope: Envelope) -> None:
         await postroom.conference_scheduled(conference)
 
     async def on_cancelled(cancelled: ConferenceCancelled, envelope: Envelope) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time as wall
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -17,21 +18,12 @@ from zoneinfo import ZoneInfo
 
 import requests
 from aiosmtplib import SMTPException
-from notifications_python_client.errors import HTTPError
-from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
-
-from cpc_notifications.adapters.calendar import calendar_invite
-from cpc_notifications.adapters.email import SmtpChannel
-from cpc_notifications.adapters.notify import NotifyChannel, PermanentFailure
-from cpc_notifications.adapters.store import CONFERENCES, CONTACTS, MESSAGES, TIMERS, ContactSeal
-from cpc_notifications.domain.messages import Conference, Message, Place, Recipient, compose
-from cpc_shared.calendar import WorkingDayCalendar
 from cpc_shared.clock import Clock
 from cpc_shared.consumer import NotYet, Unavailable
 from cpc_shared.contracts.inbound import FAMILY_ROLES, Family, Participant
 from cpc_shared.contracts.outbound import (
-    ConferenceScheduled,
+    Channel,
+    ConferenceArrangements,
     Invitee,
     NotificationFailed,
     NotificationSent,
@@ -43,6 +35,15 @@ from cpc_shared.meetings import meeting_links
 from cpc_shared.outbox import OutboxRelay, outbox_entry
 from cpc_shared.profile import Profile
 from cpc_shared.store import update_where
+from notifications_python_client.errors import HTTPError
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from cpc_notifications.adapters.calendar import calendar_invite
+from cpc_notifications.adapters.email import SmtpChannel
+from cpc_notifications.adapters.notify import NotifyChannel, PermanentFailure
+from cpc_notifications.adapters.store import CONFERENCES, CONTACTS, MESSAGES, TIMERS, ContactSeal
+from cpc_notifications.domain.messages import Conference, Message, Place, Recipient, compose
 
 log = get_logger(__name__)
 TEAM = "cpc-team"
@@ -65,7 +66,7 @@ class Postroom:
         self.profile, self.clock, self.relay, self.seal = profile, clock, relay, seal
         self.email, self.notify, self.team_mailbox = email, notify, team_mailbox
         self.zone = ZoneInfo(profile.timezone)
-        self.calendar = WorkingDayCalendar(profile.closure_days)
+        self.calendar = profile.calendar()
         self.links = meeting_links(profile.meeting_links)
         self._next_due: datetime | None = None  # None: not known, sweep
         self._look_again = 0.0
@@ -113,7 +114,7 @@ class Postroom:
 
     # The conference's life -------------------------------------------------------------------
 
-    async def conference_scheduled(self, conference: ConferenceScheduled) -> None:
+    async def conference_scheduled(self, conference: ConferenceArrangements) -> None:
         snapshot = conference.model_dump(mode="json")
         known = await self.conferences.find_one({"_id": conference.conference_id})
         if known and known["version"] > conference.version:
@@ -199,18 +200,24 @@ class Postroom:
         # After sending, look again at the next poll: sending may have set timers (texts held till morning).
         self._next_due = None if due else min([NOTHING_DUE, *(t["due_at"] for t in waiting)])
         for timer in due:
-            snapshot = await self.conferences.find_one({"_id": timer["conference_id"]})
-            current = snapshot and snapshot.get("status") == "scheduled" and snapshot["version"] == timer["version"]
-            if current and timer["purpose"].startswith("reminder"):
-                case = await self._case(snapshot["case_id"])
-                view = self._view(snapshot, case)
-                for invitee in view.invitees:
-                    await self.deliver(view, case, invitee.participant_id, timer["purpose"], str(view.version))
-            elif current and timer["purpose"] == "deferred_text":
-                case = await self._case(snapshot["case_id"])
-                await self._send_deferred_text(timer, case)
-            await self.timers.update_one({"_id": timer["_id"]},
-                                         {"$set": {"status": "done" if current else "skipped"}})
+            try:
+                await self._fire(timer)
+            except (Unavailable, NotYet) as error:  # this one stays waiting; the timers after it still go
+                log.warning("timer_not_yet_sent", timer_id=timer["_id"], reason=type(error).__name__)
+                self._next_due = None
+
+    async def _fire(self, timer: dict[str, Any]) -> None:
+        snapshot = await self.conferences.find_one({"_id": timer["conference_id"]})
+        current = snapshot and snapshot.get("status") == "scheduled" and snapshot["version"] == timer["version"]
+        if current and timer["purpose"].startswith("reminder"):
+            case = await self._case(snapshot["case_id"])
+            view = self._view(snapshot, case)
+            for invitee in view.invitees:
+                await self.deliver(view, case, invitee.participant_id, timer["purpose"], str(view.version))
+        elif current and timer["purpose"] == "deferred_text":
+            case = await self._case(snapshot["case_id"])
+            await self._send_deferred_text(timer, case)
+        await self.timers.update_one({"_id": timer["_id"]}, {"$set": {"status": "done" if current else "skipped"}})
 
     # Reports and alerts ----------------------------------------------------------------------
 
@@ -249,11 +256,11 @@ class Postroom:
         for recipient_id, address in recipients:
             notification_id = "NTF-" + event_id(conference_id, recipient_id, "alert", what_key)
 
-            async def send(address: str = address, notification_id: str = notification_id) -> str:
+            async def send(address: str = address, notification_id: str = notification_id) -> bool:
                 await self._email(address, message, notification_id, conference_id, "alert")
-                return "email"
+                return True
 
-            await self._claim_and_send(conference_id, recipient_id, "alert", what_key, message, send,
+            await self._claim_and_send(conference_id, recipient_id, "alert", what_key, message, "email", send,
                                        notification_id=notification_id)
 
     # Sending once ------------------------------------------------------------------------------
@@ -267,45 +274,49 @@ class Postroom:
         recipient = Recipient(participant_id=participant_id, role=contact["role"], name=details.get("name"),
                               language=case.get("language", "en"))
         message = compose(purpose, view, recipient, self.zone, **(extra or {}))
-        channel = self._channel(contact, details)
+        channel, refusal = self._channel(contact, details)
         notification_id = "NTF-" + event_id(view.conference_id, participant_id, purpose, version)
         ics = calendar_invite(view, cancelled=purpose.startswith("cancellation"), organiser=self.email.sender,
                               stamp=self.clock.now()) if calendar else None
 
-        async def send() -> str:
+        async def send() -> bool:
+            if refusal:
+                raise PermanentFailure(refusal)
             if channel == "email":
                 await self._email(details["email"], message, notification_id, view.conference_id,
                                   purpose.split("-")[0], ics, cancelled=purpose.startswith("cancellation"))
-            elif channel == "sms":
-                if self._quiet_hours():
-                    await self._defer_text(notification_id, view, participant_id, message)
-                    return "deferred"
-                await self._send_text(notification_id, case, participant_id, message.body)
+            elif self._quiet_hours():
+                await self._defer_text(notification_id, view, participant_id, message)
+                return False
             else:
-                raise PermanentFailure(channel)
-            return channel
+                await self._send_text(notification_id, case, participant_id, message.body)
+            return True
 
-        await self._claim_and_send(view.conference_id, participant_id, purpose.split("-")[0], version, message, send,
-                                   notification_id=notification_id)
+        await self._claim_and_send(view.conference_id, participant_id, purpose.split("-")[0], version, message,
+                                   channel, send, notification_id=notification_id)
         if message.translation_missing:
             await self.alert_team(view.conference_id, view.case_id, f"translation-{participant_id}",
                                   "A family member's language has no translated template yet: please arrange a "
                                   "translation of the message sent in English.", f"Language: {message.language} "
                                   f"requested as {case.get('language')}. Recipient: {participant_id}.")
 
-    def _channel(self, contact: dict[str, Any], details: dict[str, Any]) -> str:
-        """The participant's preferred channel where we can use it, else e-mail if we have an address."""
-        preferred = contact.get("preferred_channel") or "email"
+    def _channel(self, contact: dict[str, Any], details: dict[str, Any]) -> tuple[Channel, str | None]:
+        """The participant's preferred channel where we can use it, else e-mail if we have an address; and, when
+        neither can be used, why (the message then fails on the channel the participant asked for)."""
+        preferred: Channel = contact.get("preferred_channel") or "email"
         if preferred == "sms" and self.notify and details.get("phone"):
-            return "sms"
+            return "sms", None
         if details.get("email"):
-            return "email"
+            return "email", None
         if preferred == "sms" and details.get("phone"):
-            return "no_sms_service"
-        return "no_address"
+            return "sms", "no text message service is configured"
+        return preferred, f"no address to send by {preferred}" if preferred != "letter" else "letters are not sent "\
+            "by this system"
 
     async def _claim_and_send(self, conference_id: str, recipient_id: str, purpose: str, version: str,
-                              message: Message, send, notification_id: str | None = None) -> None:
+                              message: Message, channel: Channel, send: Callable[[], Awaitable[bool]],
+                              notification_id: str | None = None) -> None:
+        """Claims the message, then `send` it (True: sent now; False: held back, a timer sends it later)."""
         notification_id = notification_id or "NTF-" + event_id(conference_id, recipient_id, purpose, version)
         claim = {"_id": notification_id, "conference_id": conference_id, "recipient_id": recipient_id,
                  "purpose": purpose, "version": version, "status": "sending", "language": message.language}
@@ -318,24 +329,14 @@ class Postroom:
                 return  # sent, deferred or failed for good already: never twice
         now = self.clock.now()
         try:
-            channel = await send()
+            sent_now = await send()
         except PermanentFailure as failure:
-            failed = NotificationFailed(conference_id=conference_id, notification_id=notification_id,
-                                        recipient_id=recipient_id, purpose=_purpose(purpose), channel="email")
-            await self.messages.update_one({"_id": notification_id}, {
-                "$set": {"status": "failed", "failure": str(failure)},
-                "$push": {"outbox": outbox_entry(failed, at=now, cause=notification_id)}})
-            self.relay.notify(self.messages.name, notification_id)
-            log.warning("notification_failed", conference_id=conference_id, notification_id=notification_id,
-                        reason=str(failure))
-            if recipient_id != TEAM:
-                await self.alert_team(conference_id, None, f"failed-{notification_id}",
-                                      "A participant could not be reached: please contact them another way.",
-                                      f"Recipient: {recipient_id}. Reason: {failure}.")
+            await self._failed(conference_id, notification_id, recipient_id, purpose, channel, failure,
+                               expected={"status": "sending"})
             return
         except (SMTPException, OSError, HTTPError, requests.RequestException, asyncio.TimeoutError) as error:
             raise SendFailed(type(error).__name__) from None
-        if channel == "deferred":
+        if not sent_now:
             await self.messages.update_one({"_id": notification_id}, {"$set": {"status": "deferred"}})
             return
         sent = NotificationSent(conference_id=conference_id, notification_id=notification_id,
@@ -346,6 +347,23 @@ class Postroom:
         self.relay.notify(self.messages.name, notification_id)
         log.info("notification_sent", conference_id=conference_id, notification_id=notification_id,
                  purpose=purpose, channel=channel)
+
+    async def _failed(self, conference_id: str, notification_id: str, recipient_id: str, purpose: str,
+                      channel: Channel, failure: PermanentFailure, expected: dict[str, Any]) -> None:
+        """Failed for good: recorded once, announced, and the team asked to reach the person another way."""
+        now = self.clock.now()
+        failed = NotificationFailed(conference_id=conference_id, notification_id=notification_id,
+                                    recipient_id=recipient_id, purpose=_purpose(purpose), channel=channel)
+        await update_where(self.messages, notification_id, expected, {
+            "$set": {"status": "failed", "channel": channel, "failure": str(failure)},
+            "$push": {"outbox": outbox_entry(failed, at=now, cause=notification_id)}})
+        self.relay.notify(self.messages.name, notification_id)
+        log.warning("notification_failed", conference_id=conference_id, notification_id=notification_id,
+                    channel=channel, reason=str(failure))
+        if recipient_id != TEAM:
+            await self.alert_team(conference_id, None, f"failed-{notification_id}",
+                                  "A participant could not be reached: please contact them another way.",
+                                  f"Recipient: {recipient_id}. Channel: {channel}. Reason: {failure}.")
 
     async def _email(self, address: str, message: Message, notification_id: str, conference_id: str, purpose: str,
                      ics: bytes | None = None, cancelled: bool = False) -> None:
@@ -381,6 +399,10 @@ class Postroom:
             return
         try:
             await self._send_text(notification_id, case, timer["participant_id"], self.seal.open(timer["body"])["body"])
+        except PermanentFailure as failure:
+            await self._failed(timer["conference_id"], notification_id, timer["participant_id"], claim["purpose"],
+                               "sms", failure, expected={"status": "deferred"})
+            return
         except (HTTPError, requests.RequestException, OSError) as error:
             raise SendFailed(type(error).__name__) from None
         now = self.clock.now()

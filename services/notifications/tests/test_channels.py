@@ -19,13 +19,21 @@ def postroom(notify: object | None, at: datetime) -> Postroom:
 
 def test_the_preferred_channel_is_used_where_possible_else_email():
     with_notify = postroom(object(), datetime(2026, 11, 23, 12, tzinfo=UTC))
-    assert with_notify._channel({"preferred_channel": "sms"}, {"phone": "07700900001", "email": "a@b"}) == "sms"
-    assert with_notify._channel({"preferred_channel": "email"}, {"phone": "07700900001", "email": "a@b"}) == "email"
-    assert with_notify._channel({"preferred_channel": "letter"}, {"email": "a@b"}) == "email"
+    assert with_notify._channel({"preferred_channel": "sms"}, {"phone": "07700900001", "email": "a@b"}) == ("sms", None)
+    assert with_notify._channel({"preferred_channel": "email"}, {"phone": "07700900001", "email": "a@b"}) == (
+        "email", None)
+    assert with_notify._channel({"preferred_channel": "letter"}, {"email": "a@b"}) == ("email", None)
     without_notify = postroom(None, datetime(2026, 11, 23, 12, tzinfo=UTC))
-    assert without_notify._channel({"preferred_channel": "sms"}, {"phone": "07700900001", "email": "a@b"}) == "email"
-    assert without_notify._channel({"preferred_channel": "sms"}, {"phone": "07700900001"}) == "no_sms_service"
-    assert without_notify._channel({"preferred_channel": "letter"}, {}) == "no_address"
+    assert without_notify._channel({"preferred_channel": "sms"}, {"phone": "07700900001", "email": "a@b"}) == (
+        "email", None)
+
+
+def test_when_nothing_can_be_sent_the_failure_names_the_channel_the_person_asked_for():
+    without_notify = postroom(None, datetime(2026, 11, 23, 12, tzinfo=UTC))
+    assert without_notify._channel({"preferred_channel": "sms"}, {"phone": "07700900001"}) == (
+        "sms", "no text message service is configured")
+    assert without_notify._channel({"preferred_channel": "letter"}, {})[0] == "letter"
+    assert without_notify._channel({}, {"phone": "07700900001"}) == ("email", "no address to send by email")
 
 
 def test_no_text_messages_in_the_evening_or_at_night():

@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field
-
-from cpc_reports.adapters.store import ALERTS, CONFERENCES, REPORTS, prepare
-from cpc_reports.api import build_api
-from cpc_reports.desk import ReportsDesk
-from cpc_reports.domain.files import MAX_BYTES
-from cpc_shared.calendar import WorkingDayCalendar
 from cpc_shared.consumer import Route
 from cpc_shared.contracts import Topics
 from cpc_shared.contracts.outbound import (
+    ConferenceArrangements,
     ConferenceCancelled,
     ConferenceRescheduled,
     ConferenceScheduled,
@@ -23,9 +17,14 @@ from cpc_shared.contracts.outbound import (
     ReportWithdrawn,
 )
 from cpc_shared.envelope import Envelope
-from cpc_shared.profile import load_profile
 from cpc_shared.service import Service
 from cpc_shared.settings import StaffApiSettings
+from pydantic import Field
+
+from cpc_reports.adapters.store import ALERTS, CONFERENCES, REPORTS, prepare
+from cpc_reports.api import build_api
+from cpc_reports.desk import ReportsDesk
+from cpc_reports.domain.files import MAX_BYTES
 
 
 class ReportsSettings(StaffApiSettings):
@@ -35,15 +34,15 @@ class ReportsSettings(StaffApiSettings):
 
 def build() -> Service:
     settings = ReportsSettings()
-    profile = load_profile(settings.profile_path)
+    profile = settings.profile()
     service = Service(
         "reports", settings, outbox_collections=[REPORTS, CONFERENCES, ALERTS], prepare_store=prepare,
         description="Report requests to the social worker and every invited agency, submissions, and chasers.",
     )
-    desk = ReportsDesk(service.db, profile, WorkingDayCalendar([*profile.closure_days, *settings.closure_days]),
+    desk = ReportsDesk(service.db, profile, profile.calendar(),
                        service.clock, service.relay, settings.report_max_bytes)
 
-    async def on_conference_scheduled(conference: ConferenceScheduled, envelope: Envelope) -> None:
+    async def on_conference_scheduled(conference: ConferenceArrangements, envelope: Envelope) -> None:
         await desk.conference_scheduled(conference)
 
     async def on_conference_cancelled(cancelled: ConferenceCancelled, envelope: Envelope) -> None:

@@ -16,16 +16,10 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
-
-from cpc_reports.adapters.store import ALERTS, CONFERENCES, REPORTS, files
-from cpc_reports.domain.files import document_type
-from cpc_reports.domain.requests import due_times, reports_needed
 from cpc_shared.calendar import WorkingDayCalendar
 from cpc_shared.clock import Clock
 from cpc_shared.contracts.outbound import (
-    ConferenceScheduled,
+    ConferenceArrangements,
     ReportEscalated,
     ReportOverdue,
     ReportRequested,
@@ -38,6 +32,12 @@ from cpc_shared.logging import get_logger
 from cpc_shared.outbox import OutboxRelay, outbox_entry
 from cpc_shared.profile import Profile
 from cpc_shared.store import update_where
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from cpc_reports.adapters.store import ALERTS, CONFERENCES, REPORTS, files
+from cpc_reports.domain.files import document_type
+from cpc_reports.domain.requests import due_times, reports_needed
 
 log = get_logger(__name__)
 OPEN = ("requested", "submitted")
@@ -75,7 +75,7 @@ class ReportsDesk:
 
     # The conference's life -------------------------------------------------------------------
 
-    async def conference_scheduled(self, conference: ConferenceScheduled) -> None:
+    async def conference_scheduled(self, conference: ConferenceArrangements) -> None:
         """Scheduled or rescheduled: every needed report requested, due times where the policy puts them."""
         known = await self.conferences.find_one({"_id": conference.conference_id}, {"version": 1})
         if known and known["version"] >= conference.version:

@@ -6,13 +6,12 @@ from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
+from cpc_shared.http import Identity, authenticator
+from cpc_shared.profile import Office, Profile
 from fastapi import Depends, FastAPI, HTTPException, Query
 from pymongo.asynchronous.database import AsyncDatabase
 
 from cpc_rooms.adapters.store import BOOKINGS
-from cpc_shared.calendar import WorkingDayCalendar
-from cpc_shared.http import Identity, authenticator
-from cpc_shared.profile import Office, Profile
 
 
 def build_api(db: AsyncDatabase, profile: Profile, token_secret: str) -> FastAPI:
@@ -20,7 +19,7 @@ def build_api(db: AsyncDatabase, profile: Profile, token_secret: str) -> FastAPI
                   openapi_url="/api/openapi.json", docs_url="/api/docs", redoc_url=None)
     staff = authenticator(token_secret, {"chair", "coordinator", "manager"})
     zone = ZoneInfo(profile.timezone)
-    calendar = WorkingDayCalendar(profile.closure_days)
+    calendar = profile.calendar()
     offices = {office.id: office for office in profile.offices}
 
     def office_or_404(office_id: str) -> Office:

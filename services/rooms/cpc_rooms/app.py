@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from cpc_rooms.adapters.store import BOOKINGS, prepare
-from cpc_rooms.api import build_api
-from cpc_rooms.booking import Bookings
 from cpc_shared.consumer import Route
 from cpc_shared.contracts import Topics
 from cpc_shared.contracts.outbound import (
+    ConferenceArrangements,
     ConferenceCancelled,
     ConferenceRescheduled,
     ConferenceScheduled,
@@ -17,14 +15,17 @@ from cpc_shared.contracts.outbound import (
     RoomUnavailable,
 )
 from cpc_shared.envelope import Envelope
-from cpc_shared.profile import load_profile
 from cpc_shared.service import Service
 from cpc_shared.settings import StaffApiSettings
+
+from cpc_rooms.adapters.store import BOOKINGS, prepare
+from cpc_rooms.api import build_api
+from cpc_rooms.booking import Bookings
 
 
 def build() -> Service:
     settings = StaffApiSettings()
-    profile = load_profile(settings.profile_path)
+    profile = settings.profile()
     service = Service(
         "rooms", settings, outbox_collections=[BOOKINGS], prepare_store=prepare,
         description="District offices and rooms: bookings that never overlap, in the office nearest the family.",
@@ -34,7 +35,7 @@ def build() -> Service:
     async def on_room_requested(request: RoomRequested, envelope: Envelope) -> None:
         await bookings.request(request)
 
-    async def on_conference_scheduled(scheduled: ConferenceScheduled, envelope: Envelope) -> None:
+    async def on_conference_scheduled(scheduled: ConferenceArrangements, envelope: Envelope) -> None:
         await bookings.confirm(scheduled.conference_id, scheduled.booking_id)
 
     async def on_conference_cancelled(cancelled: ConferenceCancelled, envelope: Envelope) -> None:

@@ -4,16 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import Field
-
-from cpc_scheduling.api import build_api
-from cpc_scheduling.adapters.store import CONFERENCES, CaseIndex, ChairSessions, prepare
-from cpc_scheduling.domain.planning import family_area, needs_hearing_loop, needs_step_free
-from cpc_scheduling.domain.timescales import Timescale, next_review
-from cpc_scheduling.domain.tasks import after_conference
-from cpc_scheduling.process import UPCOMING, NewConference, Scheduler
-from cpc_scheduling.team_tasks import TASKS, TeamTasks
-from cpc_shared.calendar import WorkingDayCalendar
 from cpc_shared.consumer import Rejected, Route
 from cpc_shared.contracts import Topics
 from cpc_shared.contracts.inbound import (
@@ -30,8 +20,8 @@ from cpc_shared.contracts.outbound import (
     ConferenceTaskDue,
     ConferenceTaskOverdue,
     FamilyArea,
-    Invitee,
     InterpreterRequested,
+    Invitee,
     QuorumAtRisk,
     RoomBooked,
     RoomRequested,
@@ -40,11 +30,19 @@ from cpc_shared.contracts.outbound import (
 )
 from cpc_shared.envelope import Envelope, event_id
 from cpc_shared.logging import get_logger
-from cpc_shared.store import update_where
 from cpc_shared.outbox import outbox_entry
-from cpc_shared.profile import load_profile
 from cpc_shared.service import Service
 from cpc_shared.settings import StaffApiSettings
+from cpc_shared.store import update_where
+from pydantic import Field
+
+from cpc_scheduling.adapters.store import CONFERENCES, CaseIndex, ChairSessions, prepare
+from cpc_scheduling.api import build_api
+from cpc_scheduling.domain.planning import family_area, needs_hearing_loop, needs_step_free
+from cpc_scheduling.domain.tasks import after_conference
+from cpc_scheduling.domain.timescales import Timescale, next_review
+from cpc_scheduling.process import UPCOMING, NewConference, Scheduler
+from cpc_scheduling.team_tasks import TASKS, TeamTasks
 
 log = get_logger(__name__)
 
@@ -55,8 +53,8 @@ class SchedulingSettings(StaffApiSettings):
 
 def build() -> Service:
     settings = SchedulingSettings()
-    profile = load_profile(settings.profile_path)
-    calendar = WorkingDayCalendar([*profile.closure_days, *settings.closure_days])
+    profile = settings.profile()
+    calendar = profile.calendar()
     service = Service(
         "scheduling", settings, outbox_collections=[CONFERENCES, TASKS], prepare_store=prepare,
         description="Conferences: statutory deadlines, chairs, slots, rooms requested, conferences scheduled.",

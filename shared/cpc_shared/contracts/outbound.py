@@ -52,8 +52,9 @@ class FamilyArea(BaseModel):
 # cpc.conferences -----------------------------------------------------------------------------
 
 
-class ConferenceScheduled(OutboundEvent):
-    type: ClassVar[str] = "cpc.ConferenceScheduled.v1"
+class ConferenceArrangements(OutboundEvent):
+    """When, where, with whom: what ConferenceScheduled and ConferenceRescheduled both carry (no event type)."""
+
     topic: ClassVar[str] = "cpc.conferences"
 
     case_id: str
@@ -75,7 +76,13 @@ class ConferenceScheduled(OutboundEvent):
     reconvened_from: str | None = None  # set when this is a new date after an inquorate conference
 
 
-class ConferenceRescheduled(ConferenceScheduled):
+class ConferenceScheduled(ConferenceArrangements):
+    type: ClassVar[str] = "cpc.ConferenceScheduled.v1"
+
+
+class ConferenceRescheduled(ConferenceArrangements):
+    """A new version of the arrangements: another time, place, chair or set of invitees."""
+
     type: ClassVar[str] = "cpc.ConferenceRescheduled.v1"
 
 
@@ -246,8 +253,9 @@ class ReportSubmitted(OutboundEvent):
     version: int
 
 
-class ReportOverdue(OutboundEvent):
-    type: ClassVar[str] = "cpc.ReportOverdue.v1"
+class _ReportStanding(OutboundEvent):
+    """The fields every event about one requested report carries; no event type of its own."""
+
     topic: ClassVar[str] = "cpc.reports"
 
     report_id: str
@@ -255,7 +263,13 @@ class ReportOverdue(OutboundEvent):
     due_at: datetime
 
 
-class ReportEscalated(ReportOverdue):
+class ReportOverdue(_ReportStanding):
+    """Not in by its due time: the agency is chased."""
+
+    type: ClassVar[str] = "cpc.ReportOverdue.v1"
+
+
+class ReportEscalated(_ReportStanding):
     """Still missing a while after it was due: the chair is told."""
 
     type: ClassVar[str] = "cpc.ReportEscalated.v1"
@@ -263,8 +277,8 @@ class ReportEscalated(ReportOverdue):
     chair_id: str | None = None
 
 
-class ReportWithdrawn(ReportOverdue):
-    """The conference was cancelled: the report is no longer needed."""
+class ReportWithdrawn(_ReportStanding):
+    """The conference was cancelled, or the agency left the case: the report is no longer needed."""
 
     type: ClassVar[str] = "cpc.ReportWithdrawn.v1"
 
@@ -281,15 +295,25 @@ class ReportsComplete(OutboundEvent):
 Purpose = Literal["invitation", "update", "cancellation", "reminder", "report_request", "report_chaser", "alert"]
 
 
-class NotificationSent(OutboundEvent):
-    type: ClassVar[str] = "cpc.NotificationSent.v1"
+Channel = Literal["email", "sms", "letter"]
+
+
+class _NotificationOutcome(OutboundEvent):
+    """The fields of what became of one message; no event type of its own."""
+
     topic: ClassVar[str] = "cpc.notifications"
 
     notification_id: str
     recipient_id: str
     purpose: Purpose
-    channel: Literal["email", "sms", "letter"]
+    channel: Channel
 
 
-class NotificationFailed(NotificationSent):
+class NotificationSent(_NotificationOutcome):
+    type: ClassVar[str] = "cpc.NotificationSent.v1"
+
+
+class NotificationFailed(_NotificationOutcome):
+    """Could not be sent for good, on the channel it was meant for (the team is asked to reach the person)."""
+
     type: ClassVar[str] = "cpc.NotificationFailed.v1"

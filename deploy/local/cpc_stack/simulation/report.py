@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import html
 from collections import Counter, defaultdict
-from datetime import date, datetime, time, timedelta
 from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pymongo import AsyncMongoClient
-
 from cpc_scheduling.domain import census
-from cpc_shared.calendar import WorkingDayCalendar
 from cpc_shared.profile import Profile
+from pymongo import AsyncMongoClient
 
 NATIONAL_INITIAL_ON_TIME = 0.814  # England, 2024-25, Children in Need census
 MODES = ("in_person", "hybrid", "virtual")
@@ -91,7 +89,7 @@ async def gather(mongodb_url: str, prefix: str, profile: Profile, start: date, d
         per_office_day[c.get("office_id") or "online"][day] += 1
         modes_by_day[day][c["attendance_mode"]] += 1
     for n in range(days):  # every working day has its column, so a policy's first day shows even when empty
-        if WorkingDayCalendar(profile.closure_days).is_working_day(start + timedelta(days=n)):
+        if profile.calendar().is_working_day(start + timedelta(days=n)):
             modes_by_day[(start + timedelta(days=n)).isoformat()].update({})
     working_days = sum(1 for n in range(days) if (start + timedelta(days=n)).weekday() < 5)
     room_use = []
@@ -107,7 +105,7 @@ async def gather(mongodb_url: str, prefix: str, profile: Profile, start: date, d
     now_reports = [r for r in reports if r["status"] != "withdrawn" and start <= r["due_at"].astimezone(zone).date() < end]
     # A report not in by the end is missing once it is two working days overdue; before that an agency that
     # sends late may still send it, so it is counted apart, as outstanding.
-    calendar, last_day = WorkingDayCalendar(profile.closure_days), end - timedelta(days=1)
+    calendar, last_day = profile.calendar(), end - timedelta(days=1)
     for r in now_reports:
         if r["status"] == "submitted":
             state = "late" if r.get("late") else "on_time"

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections import Counter
 import time as wall
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -16,12 +16,11 @@ from zoneinfo import ZoneInfo
 
 import httpx
 from aiokafka import AIOKafkaProducer
-from pymongo import AsyncMongoClient
-
-from cpc_shared.calendar import WorkingDayCalendar
 from cpc_shared.contracts import Topics
 from cpc_shared.http import issue_token
 from cpc_shared.profile import load_profile
+from pymongo import AsyncMongoClient
+
 from cpc_stack import casemgmt, infra, services
 from cpc_stack.observe import Watcher, consumer_lag, skip_to_end
 from cpc_stack.paths import REPO, RUN
@@ -50,7 +49,7 @@ class Simulation:
         self.run, self.endpoints, self.progress = run, endpoints, progress
         self.profile = load_profile(run.profile_path)
         self.zone = ZoneInfo(self.profile.timezone)
-        self.calendar = WorkingDayCalendar(self.profile.closure_days)
+        self.calendar = self.profile.calendar()
         self.workload = Workload(self.profile, run.seed, self.calendar)
         self.clock_file = RUN / "simulation-clock-offset"
         self.outcomes_sent: set[str] = set()
