@@ -20,6 +20,7 @@ from cpc_shared.consumer import EventConsumer, Route
 from cpc_shared.http import with_api
 from cpc_shared.logging import configure_logging, get_logger
 from cpc_shared.outbox import OutboxRelay, set_writer
+from cpc_shared.repository import DocumentStore
 from cpc_shared.settings import ServiceSettings
 from cpc_shared.store import connect, learn_store
 
@@ -43,6 +44,7 @@ class Service:
         self.clock = settings.clock()
         self.broker = make_broker(settings, client_id=f"cpc-{name}")
         self.client, self.db = connect(settings, name)
+        self.store = DocumentStore(self.db, settings.store_semantics)
         # FerretDB 1.x loses one of two concurrent updates to a document: writes in a process take turns.
         self.serial = asyncio.Lock()
         set_writer(f"{socket.gethostname()}:{settings.http_port}")
@@ -117,7 +119,7 @@ class Service:
             return AsgiResponse(b'{"status":"ready"}', 200, headers={"content-type": "application/json"})
 
         async def on_startup() -> None:
-            await learn_store(self.db)
+            await learn_store(self.db, self.store)
             await self._prepare_store(self.db)
 
         async def after_startup() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -26,6 +27,10 @@ class ServiceSettings(BaseSettings):
         description="MongoDB connection string (MongoDB, or FerretDB in development).",
         examples=["mongodb://mongo-0.mongo:27017/?replicaSet=rs0"],
     )
+    store_semantics: Literal["mongodb", "ferretdb1"] = Field(
+        "mongodb", description="The document store's write semantics: MongoDB's, or FerretDB 1.x's (the local "
+        "stack's: writes to one document take turns under a lock, conditions are checked on a read by id).",
+        examples=["mongodb", "ferretdb1"])
     database_prefix: str = Field(
         "cpc", description="Each service owns the database `<prefix>_<service>`.", examples=["cpc", "cpc_test"]
     )

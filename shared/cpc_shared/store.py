@@ -14,14 +14,18 @@ writer within a process; see outbox.py for replicas).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import AutoReconnect, ConnectionFailure, NetworkTimeout, ServerSelectionTimeoutError
 
+from cpc_shared.logging import get_logger
 from cpc_shared.settings import ServiceSettings
+
+if TYPE_CHECKING:
+    from cpc_shared.repository import DocumentStore
 
 # Faults worth retrying: the store is down or unreachable for a while, not a bad request.
 TRANSIENT_STORE_ERRORS: tuple[type[Exception], ...] = (
@@ -37,17 +41,24 @@ def connect(settings: ServiceSettings, service: str) -> tuple[AsyncMongoClient, 
     return client, client[settings.database_name(service)]
 
 
+log = get_logger(__name__)
 _store = {"filters_by_id_only": False}
 
 
-async def learn_store(db: AsyncDatabase) -> None:
-    """Find out whether the store is FerretDB (it says so in buildInfo)."""
+async def learn_store(db: AsyncDatabase, store: DocumentStore) -> None:
+    """Take the store's semantics from the settings; a FerretDB server set up as MongoDB gets FerretDB's (the
+    workarounds are safe on any store, their absence is not on FerretDB 1.x), and the operator is told."""
     info = await db.client.admin.command("buildInfo")
-    _store["filters_by_id_only"] = "ferretdbVersion" in info
+    if "ferretdbVersion" in info and store.semantics != "ferretdb1":
+        log.warning("store_semantics_corrected", configured=store.semantics, server="FerretDB",
+                    hint="set CPC_STORE_SEMANTICS=ferretdb1")
+        store.semantics = "ferretdb1"
+    _store["filters_by_id_only"] = store.semantics == "ferretdb1"
 
 
 def matches(document: dict[str, Any] | None, expect: dict[str, Any]) -> bool:
-    """Whether `document` has the fields `expect` gives: a value, or {"$in": [...]}, {"$ne": v}, {"$size": n}."""
+    """Whether `document` has the fields `expect` gives: a value, or {"$in": [...]}, {"$ne": v}, {"$size": n},
+    {"$lt": v} (and $lte, $gt, $gte)."""
     if document is None:
         return False
     for field, wanted in expect.items():
@@ -60,6 +71,10 @@ def matches(document: dict[str, Any] | None, expect: dict[str, Any]) -> bool:
                 ok = value != _comparable(operand)
             elif operator == "$size":
                 ok = isinstance(value, list) and len(value) == operand
+            elif operator in ("$lt", "$lte", "$gt", "$gte"):
+                operand = _comparable(operand)
+                ok = value is not None and {"$lt": value < operand, "$lte": value <= operand,
+                                            "$gt": value > operand, "$gte": value >= operand}[operator]
             else:
                 raise ValueError(f"matches() does not know {operator}")
         else:

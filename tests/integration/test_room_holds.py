@@ -6,11 +6,14 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from cpc_rooms.adapters.store import ROOM_SLOTS, prepare
-from cpc_rooms.booking import HOLD_FOR, Bookings
+from cpc_rooms import handlers
+from cpc_rooms.adapters.store import ROOM_SLOTS, RoomSlots, prepare
+from cpc_rooms.domain.booking import HOLD_FOR, Booking
+from cpc_rooms.handlers import Rooms
 from cpc_shared.clock import FixedClock
-from cpc_shared.contracts.outbound import FamilyArea, RoomRequested, Slot
+from cpc_shared.contracts.outbound import ConferenceScheduled, FamilyArea, RoomRequested, Slot
 from cpc_shared.profile import load_profile
+from cpc_shared.repository import DocumentStore, Repository
 from cpc_shared.settings import ServiceSettings
 from cpc_shared.store import connect
 
@@ -30,11 +33,29 @@ def request_at(start: datetime, **fields) -> RoomRequested:
         "candidates": [Slot(starts_at=start, ends_at=start + timedelta(minutes=90)).model_dump()], **fields})
 
 
+class Bookings:
+    """The rooms service's handlers on a fresh database of the real store."""
+
+    def __init__(self, db, profile, clock) -> None:
+        self.rooms = Rooms(bookings=Repository(DocumentStore(db, "ferretdb1"), Booking, NoRelay()),
+                           diary=RoomSlots(db), profile=profile, clock=clock)
+
+    async def request(self, request: RoomRequested) -> None:
+        await handlers.request_room(request, self.rooms)
+
+    async def confirm(self, conference_id: str, booking_id: str) -> None:
+        await handlers.confirm_booking(ConferenceScheduled.model_construct(conference_id=conference_id,
+                                                                           booking_id=booking_id), self.rooms)
+
+    async def expire_holds(self) -> None:
+        await handlers.expire_holds(self.rooms)
+
+
 async def bookings_on_fresh_store(stack, clock):
     settings = ServiceSettings(mongodb_url=stack.mongodb, database_prefix=f"cpc_holds_{uuid.uuid4().hex[:8]}")
     client, db = connect(settings, "rooms")
     await prepare(db)
-    return client, db, Bookings(db, PROFILE, clock, NoRelay())
+    return client, db, Bookings(db, PROFILE, clock)
 
 
 async def test_a_hold_scheduling_never_confirms_is_released_when_it_runs_out(stack):
@@ -95,7 +116,7 @@ async def test_a_closed_office_or_a_room_out_of_use_is_not_booked(stack):
     profile = PROFILE.model_copy(update={"offices": [closed if o.id == closed.id else o for o in PROFILE.offices]})
     client, db, _ = await bookings_on_fresh_store(stack, clock)
     try:
-        bookings = Bookings(db, profile, clock, NoRelay())
+        bookings = Bookings(db, profile, clock)
         request = request_at(day)
         await bookings.request(request)
         booking = await db["bookings"].find_one({"conference_id": request.conference_id})
@@ -119,7 +140,7 @@ async def test_a_move_goes_only_to_an_office_nearer_the_family_than_the_one_it_i
         move = request_at(start, nearer_than_office_id="GL-GLOUCESTER")
         await bookings.request(move)
         answer = await db["bookings"].find_one({"room_request_id": move.room_request_id})
-        assert answer["status"] == "unavailable" and "office_id" not in answer
+        assert answer["status"] == "unavailable" and answer.get("office_id") is None
         assert answer["outbox"][0]["type"] == "cpc.RoomUnavailable.v1"
         assert "nearer" in answer["outbox"][0]["data"]["reason"]
 

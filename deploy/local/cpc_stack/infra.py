@@ -43,6 +43,9 @@ class Endpoints:
             "MONGODB_URL": self.mongodb,
             "CPC_SMTP_HOST": self.smtp_host,
             "CPC_SMTP_PORT": str(self.smtp_port),
+            # The local store is FerretDB 1.x unless MONGODB_URL names another.
+            "CPC_STORE_SEMANTICS": os.environ.get("CPC_STORE_SEMANTICS",
+                                                  "mongodb" if "MONGODB_URL" in os.environ else "ferretdb1"),
         }
 
 

@@ -8,13 +8,13 @@ from zoneinfo import ZoneInfo
 
 from cpc_shared.http import Identity, authenticator
 from cpc_shared.profile import Office, Profile
+from cpc_shared.repository import DocumentStore
 from fastapi import Depends, FastAPI, HTTPException, Query
-from pymongo.asynchronous.database import AsyncDatabase
 
 from cpc_rooms.adapters.store import BOOKINGS
 
 
-def build_api(db: AsyncDatabase, profile: Profile, token_secret: str) -> FastAPI:
+def build_api(store: DocumentStore, profile: Profile, token_secret: str) -> FastAPI:
     api = FastAPI(title="Child protection conferences: room calendar", version="1",
                   openapi_url="/api/openapi.json", docs_url="/api/docs", redoc_url=None)
     staff = authenticator(token_secret, {"chair", "coordinator", "manager"})
@@ -33,7 +33,7 @@ def build_api(db: AsyncDatabase, profile: Profile, token_secret: str) -> FastAPI
                                  "starts_at": {"$gte": first, "$lt": first + timedelta(days=days)}}
         if office_id:
             query["office_id"] = office_id
-        return [doc async for doc in db[BOOKINGS].find(query, {"outbox": 0})]
+        return await store.find_many(BOOKINGS, query)
 
     @api.get("/api/offices", summary="District offices and their rooms")
     async def list_offices(_: Annotated[Identity, Depends(staff)]) -> list[dict[str, Any]]:

@@ -1,7 +1,12 @@
-"""The rooms process: books the room for a conference in the office nearest the family."""
+"""The rooms process: books the room for a conference in the office nearest the family.
+
+Entry points only: each event goes to its handler in handlers.py."""
 
 from __future__ import annotations
 
+from cpc_rooms import handlers
+from cpc_rooms.api import build_api
+from cpc_rooms.bootstrap import bootstrap
 from cpc_shared.consumer import Route
 from cpc_shared.contracts import Topics
 from cpc_shared.contracts.outbound import (
@@ -18,28 +23,22 @@ from cpc_shared.envelope import Envelope
 from cpc_shared.service import Service
 from cpc_shared.settings import StaffApiSettings
 
-from cpc_rooms.adapters.store import BOOKINGS, prepare
-from cpc_rooms.api import build_api
-from cpc_rooms.booking import Bookings
-
 
 def build() -> Service:
     settings = StaffApiSettings()
-    profile = settings.profile()
-    service = Service(
-        "rooms", settings, outbox_collections=[BOOKINGS], prepare_store=prepare,
-        description="District offices and rooms: bookings that never overlap, in the office nearest the family.",
-    )
-    bookings = Bookings(service.db, profile, service.clock, service.relay)
+    service, rooms = bootstrap(settings)
 
     async def on_room_requested(request: RoomRequested, envelope: Envelope) -> None:
-        await bookings.request(request)
+        await handlers.request_room(request, rooms)
 
     async def on_conference_scheduled(scheduled: ConferenceArrangements, envelope: Envelope) -> None:
-        await bookings.confirm(scheduled.conference_id, scheduled.booking_id)
+        await handlers.confirm_booking(scheduled, rooms)
 
     async def on_conference_cancelled(cancelled: ConferenceCancelled, envelope: Envelope) -> None:
-        await bookings.release({"conference_id": cancelled.conference_id}, "conference_cancelled")
+        await handlers.release_bookings(cancelled, rooms)
+
+    async def expire_holds() -> None:
+        await handlers.expire_holds(rooms)
 
     service.consume(Topics.CONFERENCES, {
         RoomRequested.type: Route(RoomRequested, on_room_requested),
@@ -47,7 +46,7 @@ def build() -> Service:
         ConferenceRescheduled.type: Route(ConferenceRescheduled, on_conference_scheduled),
         ConferenceCancelled.type: Route(ConferenceCancelled, on_conference_cancelled),
     })
-    service.every(30, bookings.expire_holds)
-    service.mount_api(build_api(service.db, profile, settings.staff_token_secret.get_secret_value()))
+    service.every(30, expire_holds)
+    service.mount_api(build_api(service.store, rooms.profile, settings.staff_token_secret.get_secret_value()))
     service.publishes(RoomBooked, RoomUnavailable, RoomReleased)
     return service

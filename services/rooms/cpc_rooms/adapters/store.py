@@ -38,41 +38,39 @@ def slot_key(room_id: str, quarter: datetime) -> str:
     return f"{room_id}|{quarter.isoformat()}"
 
 
-async def taken_quarters(db: AsyncDatabase, first: datetime, last: datetime) -> dict[str, str]:
-    """Who holds each room quarter hour claimed between `first` and `last` (one read, to skip what is taken)."""
-    return {doc["_id"]: doc["booking_id"] async for doc in db[ROOM_SLOTS].find(
-        {"at": {"$gte": first.astimezone(UTC), "$lt": last}}, {"booking_id": 1})}
+class RoomSlots:
+    """The room diary: one document per room and quarter hour claimed."""
 
+    def __init__(self, db: AsyncDatabase) -> None:
+        self.slots = db[ROOM_SLOTS]
 
-async def claim_room(db: AsyncDatabase, room_id: str, starts_at: datetime, ends_at: datetime, booking_id: str) -> bool:
-    """Claim the room for the period, all or nothing. True if the booking holds it now."""
-    slots = db[ROOM_SLOTS]
-    wanted = [{"_id": slot_key(room_id, q), "room_id": room_id, "at": q, "booking_id": booking_id}
-              for q in quarters(starts_at, ends_at)]
-    try:
-        await slots.insert_many(wanted, ordered=True)
-        return True
-    except BulkWriteError:
-        pass
-    holders = {doc["_id"]: doc["booking_id"] async for doc in slots.find({"_id": {"$in": [w["_id"] for w in wanted]}})}
-    if all(holders.get(w["_id"]) == booking_id for w in wanted):
-        return True  # ours already: a retry after a crash
-    if all(holder == booking_id for holder in holders.values()):
-        # Partly ours, the rest free: an earlier attempt stopped half-way; finish it.
-        return await claim_room_rest(db, wanted, holders, booking_id)
-    await slots.delete_many({"booking_id": booking_id, "room_id": room_id})
-    return False
+    async def taken(self, first: datetime, last: datetime) -> dict[str, str]:
+        """Who holds each room quarter hour claimed between `first` and `last` (one read, to skip what is taken)."""
+        return {doc["_id"]: doc["booking_id"] async for doc in self.slots.find(
+            {"at": {"$gte": first.astimezone(UTC), "$lt": last}}, {"booking_id": 1})}
 
-
-async def claim_room_rest(db: AsyncDatabase, wanted: list[dict], holders: dict, booking_id: str) -> bool:
-    rest = [w for w in wanted if w["_id"] not in holders]
-    try:
-        await db[ROOM_SLOTS].insert_many(rest, ordered=True)
-        return True
-    except BulkWriteError:
-        await db[ROOM_SLOTS].delete_many({"booking_id": booking_id})
+    async def claim(self, room_id: str, starts_at: datetime, ends_at: datetime, booking_id: str) -> bool:
+        """Claim the room for the period, all or nothing. True if the booking holds it now."""
+        wanted = [{"_id": slot_key(room_id, q), "room_id": room_id, "at": q, "booking_id": booking_id}
+                  for q in quarters(starts_at, ends_at)]
+        try:
+            await self.slots.insert_many(wanted, ordered=True)
+            return True
+        except BulkWriteError:
+            pass
+        holders = {doc["_id"]: doc["booking_id"]
+                   async for doc in self.slots.find({"_id": {"$in": [w["_id"] for w in wanted]}})}
+        if all(holders.get(w["_id"]) == booking_id for w in wanted):
+            return True  # ours already: a retry after a crash
+        if all(holder == booking_id for holder in holders.values()):
+            # Partly ours, the rest free: an earlier attempt stopped half-way; finish it.
+            try:
+                await self.slots.insert_many([w for w in wanted if w["_id"] not in holders], ordered=True)
+                return True
+            except BulkWriteError:
+                pass
+        await self.slots.delete_many({"booking_id": booking_id, "room_id": room_id})
         return False
 
-
-async def release_room(db: AsyncDatabase, booking_id: str) -> None:
-    await db[ROOM_SLOTS].delete_many({"booking_id": booking_id})
+    async def release(self, booking_id: str) -> None:
+        await self.slots.delete_many({"booking_id": booking_id})

@@ -1,0 +1,167 @@
+"""Aggregates, and the one place they are written: their state and the events they record, together.
+
+An aggregate (a booking, a report request, a conference...) is a typed object with a status and a version.
+Its transitions change it and *record* the events they cause. A repository saves it in ONE single-document
+update, conditional on the version it was read at: the new state, the version plus one, and the recorded
+events appended to the document's `outbox` array (see outbox.py). Then it tells the outbox relay which
+document to publish. No caller writes an outbox entry or notifies the relay itself.
+
+Two writers that read the same version cannot both save: the second gets `StaleWrite`, which a consumer
+treats like any transient fault (it tries the event again, on the state as it is now).
+
+The store's semantics live in `DocumentStore`: MongoDB's by default, where a filtered update is atomic;
+FerretDB 1.x's when the settings say so (our local store), where an update is a read and a write back, so
+writes to one document take turns under a lock for that document, and the condition is checked on a read
+by `_id` (FerretDB filters only `_id` in the database).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import weakref
+from collections.abc import AsyncIterator, Hashable
+from datetime import datetime
+from enum import Enum
+from typing import Any, ClassVar, Generic, Literal, Protocol, Self, TypeVar
+
+from pydantic import BaseModel, ConfigDict, PrivateAttr
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from cpc_shared.consumer import Unavailable
+from cpc_shared.contracts.outbound import OutboundEvent
+from cpc_shared.outbox import outbox_entry
+from cpc_shared.store import matches
+
+StoreSemantics = Literal["mongodb", "ferretdb1"]
+
+
+class StaleWrite(Unavailable):
+    """Another writer saved the aggregate since it was read: handle the event again on what is stored now."""
+
+
+class Aggregate(BaseModel):
+    """The state of one thing the service looks after, and the events its last transitions recorded."""
+
+    model_config = ConfigDict(validate_assignment=True, use_enum_values=False)
+    collection: ClassVar[str]
+
+    id: str
+    version: int = 0  # as stored: 0 until first saved
+    _recorded: list[dict[str, Any]] = PrivateAttr(default_factory=list)
+
+    def record(self, event: OutboundEvent, *, at: datetime, cause: str) -> None:
+        """`event` is to be published once this state is saved (`cause` makes its id; see outbox_entry)."""
+        self._recorded.append(outbox_entry(event, at=at, cause=cause))
+
+    @property
+    def recorded(self) -> list[dict[str, Any]]:
+        return list(self._recorded)
+
+    def state(self) -> dict[str, Any]:
+        """What is stored, beside `_id`, `version` and `outbox`."""
+        return {field: value.value if isinstance(value, Enum) else value
+                for field, value in self.model_dump(mode="python", exclude={"id", "version"}).items()}
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> Self:
+        fields = {k: v for k, v in document.items() if k not in ("_id", "outbox")}
+        return cls.model_validate({**fields, "id": document["_id"]})
+
+
+class Relay(Protocol):
+    def notify(self, collection: str, *document_ids: Hashable) -> None: ...
+
+
+class DocumentStore:
+    """One service's database, with the store's semantics in this one place."""
+
+    def __init__(self, db: AsyncDatabase, semantics: StoreSemantics = "mongodb") -> None:
+        self.db = db
+        self.semantics = semantics
+        self._locks: weakref.WeakValueDictionary[tuple[str, Hashable], asyncio.Lock] = weakref.WeakValueDictionary()
+
+    @contextlib.asynccontextmanager
+    async def locked(self, collection: str, document_id: Hashable) -> AsyncIterator[None]:
+        """Writes to one document take turns where the store needs it (FerretDB 1.x); elsewhere, no lock."""
+        if self.semantics == "mongodb":
+            yield
+            return
+        key = (collection, document_id)
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+        async with lock:
+            yield
+
+    async def find(self, collection: str, document_id: Hashable) -> dict[str, Any] | None:
+        return await self.db[collection].find_one({"_id": document_id})
+
+    async def find_many(self, collection: str, query: dict[str, Any]) -> list[dict[str, Any]]:
+        """Documents matching `query`, without their outboxes, read whole (no cursor stays open during writes)."""
+        return await self.db[collection].find(query, {"outbox": 0}).to_list()
+
+    async def insert(self, collection: str, document: dict[str, Any]) -> bool:
+        """False if a document with this `_id` is there already."""
+        try:
+            await self.db[collection].insert_one(document)
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def update_if(self, collection: str, document_id: Hashable, expect: dict[str, Any],
+                        update: dict[str, Any]) -> bool:
+        """Apply `update` if the document's fields are as `expect`ed; True if they were."""
+        async with self.locked(collection, document_id):
+            if self.semantics == "mongodb":
+                result = await self.db[collection].update_one({"_id": document_id, **expect}, update)
+                return result.matched_count == 1
+            current = await self.db[collection].find_one({"_id": document_id}, {field: 1 for field in expect})
+            if not matches(current, expect):
+                return False
+            return (await self.db[collection].update_one({"_id": document_id}, update)).matched_count == 1
+
+
+A = TypeVar("A", bound=Aggregate)
+
+
+class Repository(Generic[A]):
+    """Reads and saves one kind of aggregate; saving hands its recorded events to the outbox relay."""
+
+    def __init__(self, store: DocumentStore, model: type[A], relay: Relay) -> None:
+        self.store, self.model, self.relay = store, model, relay
+        self.collection = model.collection
+
+    async def get(self, aggregate_id: str) -> A | None:
+        document = await self.store.find(self.collection, aggregate_id)
+        return self.model.from_document(document) if document else None
+
+    async def find(self, query: dict[str, Any]) -> list[A]:
+        """Aggregates matching a query (equality, $in, $ne, $lt... on top-level fields)."""
+        return [self.model.from_document(document) for document in await self.store.find_many(self.collection, query)]
+
+    async def add(self, aggregate: A) -> bool:
+        """Store a new aggregate; False (nothing written) if one with its id exists already."""
+        events = aggregate.recorded
+        document = {"_id": aggregate.id, **aggregate.state(), "version": 1, "outbox": events}
+        if not await self.store.insert(self.collection, document):
+            return False
+        self._saved(aggregate, events)
+        return True
+
+    async def save(self, aggregate: A) -> None:
+        """Store the aggregate's new state and recorded events, if nobody saved it since it was read."""
+        events = aggregate.recorded
+        update: dict[str, Any] = {"$set": {**aggregate.state(), "version": aggregate.version + 1}}
+        if events:
+            update["$push"] = {"outbox": {"$each": events}}
+        if not await self.store.update_if(self.collection, aggregate.id, {"version": aggregate.version}, update):
+            raise StaleWrite(f"{self.collection} {aggregate.id} changed since version {aggregate.version}")
+        self._saved(aggregate, events)
+
+    def _saved(self, aggregate: A, events: list[dict[str, Any]]) -> None:
+        aggregate.version += 1
+        aggregate._recorded.clear()
+        if events:
+            self.relay.notify(self.collection, aggregate.id)
