@@ -33,7 +33,7 @@ class ChairOperations:
         conference = await self.s.conferences.find_one({"_id": conference_id})
         if conference is None:
             raise Refused(404, f"no conference {conference_id}")
-        # Only the chair (or the chair's manager) moves a conference (DOMAIN.md, postponement).
+        # Only the chair (or the chair's manager) moves a conference (docs/domain.md, who may move a conference).
         if by.role == "chair" and conference.get("chair_id") != by.chair_id:
             raise Refused(403, "only this conference's chair or a manager may change it")
         return conference

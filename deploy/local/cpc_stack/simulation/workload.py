@@ -1,7 +1,7 @@
 """A council's case-management system, simulated: who is referred, who attends, what conferences decide,
 and how agencies answer report requests. Seeded, so a run can be repeated.
 
-Rates from DOMAIN.md: a county like Gloucestershire holds about 800 initial and 2,000 review
+Rates as the team found them for a county like Gloucestershire: it holds about 800 initial and 2,000 review
 conferences a year (about 3 and 8 a working day)."""
 
 from __future__ import annotations

@@ -1,1 +1,1 @@
-"""The scheduling rules of DOMAIN.md, in pure Python."""
+"""The scheduling rules of docs/domain.md, in pure Python."""

@@ -1,4 +1,4 @@
-"""Quoracy: children's social care plus at least two other agencies (DOMAIN.md)."""
+"""Quoracy: children's social care plus at least two other agencies (docs/domain.md)."""
 
 from __future__ import annotations
 

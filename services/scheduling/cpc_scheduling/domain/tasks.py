@@ -1,4 +1,4 @@
-"""What the conference team must do around a conference, and by when (DOMAIN.md, after the conference;
+"""What the conference team must do around a conference, and by when (docs/domain.md, after the conference;
 Essex 2020, families who could not join).
 
 After every conference: the decision letter to everyone invited, and the conference's record. After one

@@ -1,4 +1,4 @@
-"""Statutory timescales: by when each kind of conference must be held (DOMAIN.md)."""
+"""Statutory timescales: by when each kind of conference must be held (docs/domain.md)."""
 
 from __future__ import annotations
 
