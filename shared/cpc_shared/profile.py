@@ -132,7 +132,8 @@ class ReportDue(_Strict):
         """About how many working days before the conference this falls (for planning)."""
         if self.hours_before is not None:
             return -(-self.hours_before // 24)
-        return (self.working_days_before or {}).get(kind, max((self.working_days_before or {0: 0}).values()))
+        by_kind: dict[str, int] = {k: v for k, v in (self.working_days_before or {}).items()}
+        return by_kind.get(kind, max(by_kind.values(), default=0))
 
 
 class ReportRules(_Strict):

@@ -27,6 +27,7 @@ from cpc_shared.contracts.outbound import (
     Invitee,
     NotificationFailed,
     NotificationSent,
+    ReportOverdue,
     ReportRequested,
 )
 from cpc_shared.envelope import event_id
@@ -207,27 +208,29 @@ class Postroom:
                 self._next_due = None
 
     async def _fire(self, timer: dict[str, Any]) -> None:
+        """Send what the timer holds if the conference is still as it was when the timer was set; else skip it."""
         snapshot = await self.conferences.find_one({"_id": timer["conference_id"]})
-        current = snapshot and snapshot.get("status") == "scheduled" and snapshot["version"] == timer["version"]
-        if current and timer["purpose"].startswith("reminder"):
+        current = snapshot is not None and snapshot.get("status") == "scheduled" \
+            and snapshot["version"] == timer["version"]
+        if snapshot is not None and current:
             case = await self._case(snapshot["case_id"])
-            view = self._view(snapshot, case)
-            for invitee in view.invitees:
-                await self.deliver(view, case, invitee.participant_id, timer["purpose"], str(view.version))
-        elif current and timer["purpose"] == "deferred_text":
-            case = await self._case(snapshot["case_id"])
-            await self._send_deferred_text(timer, case)
+            if timer["purpose"].startswith("reminder"):
+                view = self._view(snapshot, case)
+                for invitee in view.invitees:
+                    await self.deliver(view, case, invitee.participant_id, timer["purpose"], str(view.version))
+            elif timer["purpose"] == "deferred_text":
+                await self._send_deferred_text(timer, case)
         await self.timers.update_one({"_id": timer["_id"]}, {"$set": {"status": "done" if current else "skipped"}})
 
     # Reports and alerts ----------------------------------------------------------------------
 
-    async def report_message(self, report: ReportRequested, purpose: str, version: str) -> None:
+    async def report_message(self, report: ReportRequested | ReportOverdue, purpose: str, version: str) -> None:
         snapshot = await self.conferences.find_one({"_id": report.conference_id})
         if snapshot is None:
             raise NotYet("the conference is not known here yet")
         if snapshot.get("status") == "cancelled":
             return
-        if getattr(report, "share_with_family_by", None):
+        if isinstance(report, ReportRequested) and report.share_with_family_by:
             await self.conferences.update_one({"_id": report.conference_id}, {"$set": {
                 "family_report_by": report.share_with_family_by.isoformat()}})
         case = await self._case(snapshot["case_id"])
@@ -235,10 +238,11 @@ class Postroom:
         authors = [i for i in view.invitees if (i.agency == report.agency and i.role == "professional")
                    or (report.agency == "childrens_social_care" and i.role == "social_worker")]
         due = report.due_at.astimezone(self.zone).strftime("%A %-d %B, %-I:%M%p").lower()
+        short_notice = isinstance(report, ReportRequested) and report.short_notice
         for author in authors:
             await self.deliver(view, case, author.participant_id, purpose, version,
                                extra={"due": due, "report_id": report.report_id,
-                                      "short_notice": "yes" if getattr(report, "short_notice", False) else "no"})
+                                      "short_notice": "yes" if short_notice else "no"})
 
     async def alert_team(self, conference_id: str, case_id: str | None, what_key: str, what: str, detail: str,
                          to_team_manager: bool = False) -> None:

@@ -112,9 +112,9 @@ def build_api(scheduler: Scheduler, team_tasks: TeamTasks, token_secret: str, se
             {"starts_at": {"$gte": start, "$lt": end}}]}, {"outbox": 0, "history": 0, "invitees": 0})}
         records = [census_record(doc, now, zone) for doc in docs.values() if doc["status"] != "informal_review_held"]
         found = counted(records, from_date, to_date, now.astimezone(zone).date())
-        kinds = by_kind(found)
-        for figures in kinds.values():
-            figures["share_within_timescale"] = round(share_within_timescale(figures) or 0.0, 3)
+        kinds: dict[str, dict[str, int | float]] = {
+            kind: {**figures, "share_within_timescale": round(share_within_timescale(figures) or 0.0, 3)}
+            for kind, figures in by_kind(found).items()}
         late = [{**summary(docs[one.record.conference_id]), "held_on": one.record.held_on,
                  "reason": one.record.late_reason or ("not_held_by_deadline" if not one.held else "unknown")}
                 for one in found if not one.on_time]

@@ -121,6 +121,8 @@ class ChairOperations:
             interpreter_language=conference.get("interpreter_language"),
         ))
         planned = await self.s.conferences.find_one({"request_id": next_request}, {"statutory_deadline": 1})
+        if planned is None:
+            raise RuntimeError(f"the next review of {conference_id} was not planned")
         return {"conference_id": conference_id, "status": "informal_review_held",
                 "next_review": {"conference_id": planned["_id"], "statutory_deadline": planned["statutory_deadline"]}}
 

@@ -44,7 +44,8 @@ def before(starts_at: datetime, kind: str, due: ReportDue, calendar: WorkingDayC
             return starts_at - timedelta(hours=due.hours_before)
         return hours_on_working_days_before(local, due.hours_before, calendar, zone)
     day = local.date()
-    for _ in range((due.working_days_before or {}).get(kind, 0)):
+    by_kind: dict[str, int] = {k: v for k, v in (due.working_days_before or {}).items()}
+    for _ in range(by_kind.get(kind, 0)):
         day = calendar.on_or_before(day - timedelta(days=1))
     return datetime.combine(day, local.time(), tzinfo=zone)
 

@@ -24,9 +24,10 @@ def offices_by_nearness(area: FamilyArea, profile: Profile) -> list[Office]:
     """Nearest first: by distance from the family's location; else the office serving the postcode
     district; else the council's default office. Offices beyond the profile's limit are left out."""
     if area.lat is not None and area.lon is not None:
-        ranked = sorted(profile.offices, key=lambda o: distance_km(area.lat, area.lon, o.location.lat, o.location.lon))
+        lat, lon = area.lat, area.lon
+        ranked = sorted(profile.offices, key=lambda o: distance_km(lat, lon, o.location.lat, o.location.lon))
         near = [o for o in ranked
-                if distance_km(area.lat, area.lon, o.location.lat, o.location.lon) <= profile.max_office_distance_km]
+                if distance_km(lat, lon, o.location.lat, o.location.lon) <= profile.max_office_distance_km]
         return near or ranked[:1]
     home = next((o for o in profile.offices if area.postcode_district in o.postcode_districts), None) \
         if area.postcode_district else None
