@@ -7,21 +7,20 @@ and MONGODB_URL. Each test session gets fresh topics and its own databases.
 from __future__ import annotations
 
 import mailbox
-import random
 import os
+import random
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack
-from pathlib import Path
 from email.message import Message
 from email.parser import BytesParser
+from pathlib import Path
 
 import pytest
-
+from cpc_shared.contracts import Topics
 from cpc_stack import casemgmt, infra, services
 from cpc_stack.observe import Watcher
 from cpc_stack.paths import RUN
-from cpc_shared.contracts import Topics
 
 ALL_TOPICS = [name for topic in Topics.ALL for name in (topic, Topics.dead_letter(topic))]
 

@@ -21,8 +21,8 @@ collection, so a sweep per event made the relays most of the store's work in a s
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
 from collections.abc import Hashable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from faststream.kafka import KafkaBroker

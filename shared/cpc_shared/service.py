@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import socket
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
 import uvicorn
@@ -55,7 +55,7 @@ class Service:
         self._prepare_store = prepare_store
         self._http_routes: list[tuple[str, Any]] = []
         self._api: Any = None
-        self._background: list[Callable[[], Awaitable[None]]] = []
+        self._background: list[Callable[[], Coroutine[Any, Any, None]]] = []
 
     def consume(self, topic: str, routes: dict[str, Route], *, dead_letter_invalid: bool = True) -> EventConsumer:
         return EventConsumer(
@@ -82,7 +82,7 @@ class Service:
         """Serve an HTTP API (a FastAPI app whose routes start with /api) from this process."""
         self._api = api
 
-    def every(self, seconds: float, job: Callable[[], Awaitable[None]]) -> None:
+    def every(self, seconds: float, job: Callable[[], Awaitable[object]]) -> None:
         """Run `job` periodically while the service is up (timers, expiry sweeps)."""
 
         async def loop() -> None:
@@ -161,7 +161,8 @@ class Service:
 def _dump_tasks() -> None:
     """`kill -USR1 <pid>`: log where every task of the process is waiting (for an operator's diagnosis)."""
     for task in asyncio.all_tasks():
-        stack, awaited = [], task.get_coro()
+        stack: list[str] = []
+        awaited: Any = task.get_coro()
         while awaited is not None and len(stack) < 20:
             frame = getattr(awaited, "cr_frame", None) or getattr(awaited, "gi_frame", None)
             if frame is not None:

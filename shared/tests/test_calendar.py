@@ -2,10 +2,9 @@
 
 from datetime import date, timedelta
 
+from cpc_shared.calendar import WorkingDayCalendar
 from hypothesis import given
 from hypothesis import strategies as st
-
-from cpc_shared.calendar import WorkingDayCalendar
 
 calendar = WorkingDayCalendar()
 days = st.dates(min_value=date(2019, 1, 1), max_value=date(2035, 12, 31))

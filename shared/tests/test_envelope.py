@@ -4,11 +4,10 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from pydantic import ValidationError
-
 from cpc_shared.consumer import validation_reason
 from cpc_shared.contracts import ConferenceRequested
 from cpc_shared.envelope import BadEvent, decode, encode, event_id
+from pydantic import ValidationError
 
 
 def test_an_event_survives_the_round_trip_through_kafka_headers():

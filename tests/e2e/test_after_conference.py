@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-
 from cpc_shared.calendar import WorkingDayCalendar
 from cpc_shared.http import issue_token
 from cpc_stack import casemgmt, infra
+
 from tests.conftest import schedule
 
 pytestmark = pytest.mark.e2e

@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 
 import pytest
 from aiokafka import AIOKafkaProducer
-
 from cpc_shared.contracts import Topics
 from cpc_stack import casemgmt
 

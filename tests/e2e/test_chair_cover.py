@@ -6,9 +6,9 @@ from datetime import date
 
 import httpx
 import pytest
-
 from cpc_shared.http import issue_token
 from cpc_stack import casemgmt, infra
+
 from tests.conftest import schedule
 
 pytestmark = pytest.mark.e2e

@@ -7,9 +7,9 @@ from datetime import date, datetime, timedelta
 
 import httpx
 import pytest
-
 from cpc_shared.http import issue_token
 from cpc_stack import casemgmt, infra
+
 from tests.conftest import mails_for, new_request
 
 pytestmark = pytest.mark.e2e

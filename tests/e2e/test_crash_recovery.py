@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 
 import pytest
-
 from cpc_stack import casemgmt, processes, services
+
 from tests.conftest import mails_for
 
 pytestmark = pytest.mark.e2e

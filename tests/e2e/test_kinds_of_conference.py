@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-
 from cpc_shared.calendar import WorkingDayCalendar
+
 from tests.conftest import schedule
 
 pytestmark = pytest.mark.e2e
@@ -74,7 +74,6 @@ async def test_an_initial_conference_requested_near_its_deadline_is_held_by_it_w
 
 async def test_after_a_pre_birth_conference_the_first_review_follows_the_birth_the_team_records(running_services, watcher):
     import httpx
-
     from cpc_shared.http import issue_token
     from cpc_stack import casemgmt, infra
 

@@ -10,14 +10,14 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
-from icalendar import Calendar
-from pymongo import AsyncMongoClient
-
 from cpc_shared.calendar import WorkingDayCalendar
 from cpc_shared.http import issue_token
 from cpc_shared.profile import load_profile
 from cpc_stack import casemgmt, infra
 from cpc_stack.paths import REPO
+from icalendar import Calendar
+from pymongo import AsyncMongoClient
+
 from tests.conftest import mails_for, new_request, schedule
 
 pytestmark = pytest.mark.e2e

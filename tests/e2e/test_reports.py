@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-
 from cpc_shared.http import issue_token
 from cpc_stack import infra, processes, services
+
 from tests.conftest import schedule
 
 pytestmark = pytest.mark.e2e

@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-
 from cpc_shared.http import issue_token
 from cpc_stack import infra
+
 from tests.conftest import schedule
 
 pytestmark = pytest.mark.e2e

@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from aiokafka import AIOKafkaProducer
-
 from cpc_shared.calendar import WorkingDayCalendar
 from cpc_shared.contracts import Topics
 from cpc_shared.contracts.outbound import FamilyArea, RoomRequested, Slot
@@ -73,7 +72,7 @@ async def test_a_burst_of_overlapping_requests_never_double_books_a_room(running
                                                       datetime.fromisoformat(b["ends_at"])))
     for room, periods in by_room.items():
         periods.sort()
-        for (_, end), (next_start, _) in zip(periods, periods[1:]):
+        for (_, end), (next_start, _) in zip(periods, periods[1:], strict=False):
             assert end <= next_start, f"{room} is double-booked"
     unavailable = [s.data for s in events.values() if s.type == "cpc.RoomUnavailable.v1"]
     assert len(booked) + len(unavailable) == REQUESTS

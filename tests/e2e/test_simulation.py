@@ -12,15 +12,14 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from playwright.async_api import async_playwright
-from pymongo import AsyncMongoClient
-from rich.console import Console
-from rich.progress import Progress
-
 from cpc_shared.profile import load_profile
 from cpc_stack import services
 from cpc_stack.paths import REPO
 from cpc_stack.simulation.run import simulate_and_report
+from playwright.async_api import async_playwright
+from pymongo import AsyncMongoClient
+from rich.console import Console
+from rich.progress import Progress
 
 pytestmark = pytest.mark.e2e
 LONDON = ZoneInfo("Europe/London")

@@ -8,12 +8,12 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-
 from cpc_shared.calendar import WorkingDayCalendar
 from cpc_shared.http import issue_token
 from cpc_shared.profile import load_profile
 from cpc_stack import casemgmt, infra
 from cpc_stack.paths import REPO
+
 from tests.conftest import schedule
 
 pytestmark = pytest.mark.e2e

@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from aiokafka.admin import AIOKafkaAdminClient
-from pymongo import AsyncMongoClient
-
 from cpc_stack.bench import kafka_baseline, store_baseline
+from pymongo import AsyncMongoClient
 
 
 async def test_the_baselines_measure_the_store_and_kafka_and_clean_up(stack):

@@ -9,7 +9,6 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import jwt
 import pytest
-
 from cpc_notifications.adapters.notify import NotifyChannel, PermanentFailure
 
 SERVICE_ID = "26785a09-ab16-4eb0-8407-a37497a57506"

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-
 from cpc_shared.broker import make_broker
 from cpc_shared.consumer import EventConsumer, NotYet, Rejected, Route, Unavailable
 from cpc_shared.contracts import ConferenceOutcomeRecorded

@@ -8,8 +8,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from cryptography.fernet import Fernet
-
 from cpc_notifications.adapters.notify import PermanentFailure
 from cpc_notifications.adapters.store import MESSAGES, TIMERS, ContactSeal, prepare
 from cpc_notifications.postroom import Postroom
@@ -19,6 +17,7 @@ from cpc_shared.contracts.outbound import ConferenceScheduled, Invitee
 from cpc_shared.profile import load_profile
 from cpc_shared.settings import ServiceSettings
 from cpc_shared.store import connect
+from cryptography.fernet import Fernet
 
 PROFILE = load_profile(Path(__file__).resolve().parents[2] / "profiles" / "gloucestershire-2022.yaml")
 LONDON = ZoneInfo("Europe/London")

@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-
 from cpc_shared.contracts import Topics
 from cpc_shared.envelope import encode
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -13,7 +13,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from cpc_stack import infra, services
 
-class Council(str, Enum):
+
+class Council(StrEnum):
     gloucestershire = "gloucestershire"
     essex = "essex"
 

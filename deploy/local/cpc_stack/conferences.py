@@ -14,12 +14,11 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from cpc_shared.settings import ServiceSettings
 from pymongo import AsyncMongoClient
 from pymongo.errors import ServerSelectionTimeoutError
 from rich.console import Console
 from rich.table import Table
-
-from cpc_shared.settings import ServiceSettings
 
 LOCAL_PREFIX = ServiceSettings.model_fields["database_prefix"].default  # the services `./dev up` starts
 LONDON = ZoneInfo("Europe/London")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-
 from cpc_shared.contracts import Topics
 
 REPLAYER_GROUP = "cpc-dlq-replay"

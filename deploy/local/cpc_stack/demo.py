@@ -8,6 +8,7 @@ import random
 from collections import Counter
 
 from cpc_shared.contracts import Topics
+
 from cpc_stack import casemgmt, infra
 from cpc_stack.observe import Watcher
 

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from cpc_shared.asyncapi import catalogue
+
 from cpc_stack.paths import REPO
 
 CATALOGUE_PATH = REPO / "docs" / "asyncapi" / "catalogue.json"

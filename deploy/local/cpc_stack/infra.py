@@ -219,7 +219,6 @@ def start_smtp() -> None:
 
 async def _ensure_topics(bootstrap: str, recreate: bool) -> None:
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-
     from cpc_shared.contracts import Topics
 
     wanted = [name for topic in Topics.ALL for name in (topic, Topics.dead_letter(topic))]

@@ -44,7 +44,7 @@ def start(endpoints: infra.Endpoints, instances: list[str] | None = None, extra_
         module = f"cpc_{instance.partition('-')[0]}"
         processes.start(instance, [sys.executable, "-m", module], env=service_env(endpoints, instance, extra_env), cwd=REPO)
     for instance in instances:
-        processes.wait_until(lambda: is_ready(instance), f"the {instance} service", 60, instance)
+        processes.wait_until(lambda instance=instance: is_ready(instance), f"the {instance} service", 60, instance)
         port = port_of(instance)
         infra.say(f"{instance} ready on http://127.0.0.1:{port} (health: /health/live, /health/ready; /asyncapi.json)")
 

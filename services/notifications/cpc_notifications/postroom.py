@@ -8,7 +8,6 @@ minute has passed, for another replica's timers).
 
 from __future__ import annotations
 
-import asyncio
 import time as wall
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -338,7 +337,7 @@ class Postroom:
             await self._failed(conference_id, notification_id, recipient_id, purpose, channel, failure,
                                expected={"status": "sending"})
             return
-        except (SMTPException, OSError, HTTPError, requests.RequestException, asyncio.TimeoutError) as error:
+        except (TimeoutError, SMTPException, OSError, HTTPError, requests.RequestException) as error:
             raise SendFailed(type(error).__name__) from None
         if not sent_now:
             await self.messages.update_one({"_id": notification_id}, {"$set": {"status": "deferred"}})

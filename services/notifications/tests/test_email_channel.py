@@ -6,7 +6,6 @@ from __future__ import annotations
 import socket
 
 from aiosmtpd.controller import Controller
-
 from cpc_notifications.adapters.email import SmtpChannel
 
 

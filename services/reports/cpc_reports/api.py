@@ -5,13 +5,13 @@
 import asyncio
 from typing import Annotated, Any
 
+from cpc_shared.http import Identity, authenticator
+from cpc_shared.store import find_where
 from fastapi import Depends, FastAPI, File, HTTPException, UploadFile
 from fastapi.responses import JSONResponse, Response
 
 from cpc_reports.desk import NotAllowed, ReportsDesk
 from cpc_reports.domain.files import RejectedFile
-from cpc_shared.http import Identity, authenticator
-from cpc_shared.store import find_where
 
 VISIBLE = ("conference_id", "agency", "author_role", "status", "due_at", "share_with_family_by",
            "conference_starts_at", "late", "overdue_raised_at")

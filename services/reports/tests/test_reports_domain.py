@@ -7,7 +7,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-
 from cpc_reports.domain.files import DOC, DOCX, PDF, RejectedFile, document_type
 from cpc_reports.domain.requests import ReportNeeded, due_times, reports_needed
 from cpc_shared.calendar import WorkingDayCalendar

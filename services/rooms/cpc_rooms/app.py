@@ -4,9 +4,6 @@ Entry points only: each event goes to its handler in handlers.py."""
 
 from __future__ import annotations
 
-from cpc_rooms import handlers
-from cpc_rooms.api import build_api
-from cpc_rooms.bootstrap import bootstrap
 from cpc_shared.consumer import Route
 from cpc_shared.contracts import Topics
 from cpc_shared.contracts.outbound import (
@@ -22,6 +19,10 @@ from cpc_shared.contracts.outbound import (
 from cpc_shared.envelope import Envelope
 from cpc_shared.service import Service
 from cpc_shared.settings import StaffApiSettings
+
+from cpc_rooms import handlers
+from cpc_rooms.api import build_api
+from cpc_rooms.bootstrap import bootstrap
 
 
 def build() -> Service:

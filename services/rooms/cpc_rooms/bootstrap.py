@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from cpc_rooms.adapters.store import BOOKINGS, RoomSlots, prepare
-from cpc_rooms.domain.booking import Booking
-from cpc_rooms.handlers import Rooms
 from cpc_shared.repository import Repository
 from cpc_shared.service import Service
 from cpc_shared.settings import StaffApiSettings
+
+from cpc_rooms.adapters.store import BOOKINGS, RoomSlots, prepare
+from cpc_rooms.domain.booking import Booking
+from cpc_rooms.handlers import Rooms
 
 
 def bootstrap(settings: StaffApiSettings) -> tuple[Service, Rooms]:

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-
 from cpc_rooms import handlers
 from cpc_rooms.adapters.store import quarters, slot_key
 from cpc_rooms.domain.booking import HOLD_FOR, Booking, BookingStatus

@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import pytest
-
 from cpc_rooms.domain.offices import offices_by_nearness, suitable_rooms
 from cpc_shared.contracts.outbound import FamilyArea, RoomRequested
 from cpc_shared.profile import load_profile

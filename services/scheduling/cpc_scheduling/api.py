@@ -7,6 +7,7 @@ import asyncio
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 
+from cpc_shared.http import Identity, authenticator
 from fastapi import Depends, FastAPI, HTTPException, Query
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -14,9 +15,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from cpc_scheduling.domain.census import by_kind, counted, share_within_timescale
 from cpc_scheduling.domain.tasks import TaskKind
 from cpc_scheduling.operations import ChairOperations, Refused
-from cpc_scheduling.team_tasks import TeamTasks
 from cpc_scheduling.process import UPCOMING, Scheduler, census_record
-from cpc_shared.http import Identity, authenticator
+from cpc_scheduling.team_tasks import TeamTasks
 
 NATIONAL_INITIAL_ON_TIME = {"share": 0.814, "year": "2024-25", "source": "Children in Need census, England"}
 PUBLIC_FIELDS = ("request_id", "case_id", "conference_type", "status", "statutory_deadline", "starts_at", "ends_at",

@@ -6,16 +6,17 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from cpc_shared.contracts.outbound import ConferenceCancelled, FamilyArea, Invitee, RoomRequested, Slot
+from cpc_shared.envelope import event_id
+from cpc_shared.http import Identity
+from cpc_shared.outbox import outbox_entry
+from cpc_shared.store import update_where
+
 from cpc_scheduling.domain.planning import Candidate
 from cpc_scheduling.domain.tasks import family_could_not_join as discussions_with_family
 from cpc_scheduling.domain.timescales import Timescale, statutory_deadline
 from cpc_scheduling.process import UPCOMING, NewConference, Scheduler, candidate_doc
 from cpc_scheduling.team_tasks import TeamTasks
-from cpc_shared.contracts.outbound import ConferenceCancelled, FamilyArea, Invitee, RoomRequested, Slot
-from cpc_shared.envelope import event_id
-from cpc_shared.http import Identity
-from cpc_shared.store import update_where
-from cpc_shared.outbox import outbox_entry
 
 
 class Refused(Exception):

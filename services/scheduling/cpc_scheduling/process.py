@@ -11,20 +11,6 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
-
-from cpc_scheduling.adapters.store import CaseIndex, ChairSessions
-from cpc_scheduling.domain.census import ConferenceRecord, held_on
-from cpc_scheduling.domain.planning import (
-    LATE_HORIZON_WORKING_DAYS,
-    Candidate,
-    chair_for_session,
-    plan_candidates,
-    why_late,
-)
-from cpc_scheduling.domain.quoracy import quorum_shortfall
-from cpc_scheduling.domain.timescales import Timescale, statutory_deadline
 from cpc_shared.calendar import WorkingDayCalendar
 from cpc_shared.clock import Clock
 from cpc_shared.contracts.outbound import (
@@ -41,10 +27,24 @@ from cpc_shared.contracts.outbound import (
 )
 from cpc_shared.envelope import event_id
 from cpc_shared.logging import get_logger
-from cpc_shared.store import find_where, update_where
-from cpc_shared.outbox import OutboxRelay, outbox_entry
 from cpc_shared.meetings import meeting_links
+from cpc_shared.outbox import OutboxRelay, outbox_entry
 from cpc_shared.profile import Profile
+from cpc_shared.store import find_where, update_where
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
+from cpc_scheduling.adapters.store import CaseIndex, ChairSessions
+from cpc_scheduling.domain.census import ConferenceRecord, held_on
+from cpc_scheduling.domain.planning import (
+    LATE_HORIZON_WORKING_DAYS,
+    Candidate,
+    chair_for_session,
+    plan_candidates,
+    why_late,
+)
+from cpc_scheduling.domain.quoracy import quorum_shortfall
+from cpc_scheduling.domain.timescales import Timescale, statutory_deadline
 
 log = get_logger(__name__)
 UPCOMING = ("awaiting_room", "scheduled", "moving", "unscheduled")

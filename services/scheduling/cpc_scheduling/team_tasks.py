@@ -13,10 +13,6 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
-
-from cpc_scheduling.domain.tasks import TaskDue, is_overdue, overdue_at, reminder_at
 from cpc_shared.calendar import WorkingDayCalendar
 from cpc_shared.clock import Clock
 from cpc_shared.contracts.outbound import ConferenceTaskDue, ConferenceTaskOverdue
@@ -24,6 +20,10 @@ from cpc_shared.logging import get_logger
 from cpc_shared.outbox import OutboxRelay, outbox_entry
 from cpc_shared.profile import Profile
 from cpc_shared.store import update_where
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from cpc_scheduling.domain.tasks import TaskDue, is_overdue, overdue_at, reminder_at
 
 log = get_logger(__name__)
 TASKS = "tasks"

@@ -3,7 +3,6 @@
 from datetime import date
 
 import pytest
-
 from cpc_scheduling.domain.timescales import Timescale, add_months, next_review, statutory_deadline
 from cpc_shared.calendar import WorkingDayCalendar
 from cpc_shared.profile import Policy, PreBirthRules

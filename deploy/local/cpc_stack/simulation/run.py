@@ -10,10 +10,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from cpc_shared.profile import load_profile
 from rich.console import Console
 from rich.progress import Progress
 
-from cpc_shared.profile import load_profile
 from cpc_stack import infra, services
 from cpc_stack.paths import RUN
 from cpc_stack.simulation.report import gather, render_html, summary

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-
 from zoneinfo import ZoneInfo
 
 from cpc_shared.contracts.outbound import FamilyArea, RoomRequested, Slot

@@ -10,11 +10,10 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from cpc_shared.store import update_where
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
-
-from cpc_shared.store import update_where
 
 from cpc_scheduling.domain.planning import Candidate, ChairDiary
 
