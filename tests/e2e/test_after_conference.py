@@ -10,12 +10,12 @@ import httpx
 import pytest
 from cpc_shared.calendar import WorkingDayCalendar
 from cpc_shared.http import issue_token
-from cpc_stack import casemgmt, infra
+from cpc_stack import casemgmt, infra, services
 
 from tests.conftest import schedule
 
 pytestmark = pytest.mark.e2e
-API = "http://127.0.0.1:8101/api"
+API = services.api("scheduling")
 LONDON = ZoneInfo("Europe/London")
 calendar = WorkingDayCalendar()
 

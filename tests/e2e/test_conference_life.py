@@ -8,13 +8,13 @@ from datetime import date, datetime, timedelta
 import httpx
 import pytest
 from cpc_shared.http import issue_token
-from cpc_stack import casemgmt, infra
+from cpc_stack import casemgmt, infra, services
 
 from tests.conftest import mails_for, new_request
 
 pytestmark = pytest.mark.e2e
 TIMEOUT = 60
-ROOMS = "http://127.0.0.1:8102/api"
+ROOMS = services.api("rooms")
 
 
 def staff_headers() -> dict[str, str]:
@@ -95,7 +95,7 @@ async def test_cancelling_a_conference_releases_its_room(running_services, watch
     assert cancelled == {"conference_id": cid, "case_id": request["case_id"], "reason": "cancelled_by_council"}
     assert watcher.of_type("cpc.RoomReleased.v1", conference_id=cid)[0].data["booking_id"] == conference["booking_id"]
     async with httpx.AsyncClient() as http:
-        found = (await http.get(f"http://127.0.0.1:8101/api/conferences/{cid}", headers=staff_headers())).json()
+        found = (await http.get(f"{services.api('scheduling')}/conferences/{cid}", headers=staff_headers())).json()
     assert found["status"] == "cancelled" and found["history"][-1]["what"] == "cancelled_by_council"
 
 
@@ -154,7 +154,7 @@ async def test_a_family_that_moves_where_no_nearer_room_is_free_keeps_its_room(r
 
     async def history() -> list[str]:
         async with httpx.AsyncClient() as http:
-            found = await http.get(f"http://127.0.0.1:8101/api/conferences/{cid}", headers=staff_headers())
+            found = await http.get(f"{services.api('scheduling')}/conferences/{cid}", headers=staff_headers())
         return [step["what"] for step in found.json().get("history", [])]
 
     for _ in range(TIMEOUT):

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from cpc_shared.calendar import WorkingDayCalendar
+from cpc_stack import services
 
 from tests.conftest import schedule
 
@@ -97,7 +98,7 @@ async def test_after_a_pre_birth_conference_the_first_review_follows_the_birth_t
     born = calendar.on_or_before(date.today())  # early
     token = issue_token(infra.staff_token_secret(), subject="coordinator-3", role="coordinator")
     async with httpx.AsyncClient() as http:
-        answer = await http.post(f"http://127.0.0.1:8101/api/cases/{request['case_id']}/birth",
+        answer = await http.post(f"{services.api('scheduling')}/cases/{request['case_id']}/birth",
                                  json={"born_on": born.isoformat()}, headers={"Authorization": f"Bearer {token}"})
     assert answer.status_code == 200, answer.text
     new_deadline = calendar.add_working_days(born, 10)

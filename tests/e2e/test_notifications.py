@@ -13,7 +13,7 @@ from aiokafka import AIOKafkaProducer
 from cpc_shared.calendar import WorkingDayCalendar
 from cpc_shared.http import issue_token
 from cpc_shared.profile import load_profile
-from cpc_stack import casemgmt, infra
+from cpc_stack import casemgmt, infra, services
 from cpc_stack.paths import REPO
 from icalendar import Calendar
 from pymongo import AsyncMongoClient
@@ -79,7 +79,7 @@ async def test_a_rescheduled_conference_sends_an_update_with_the_same_calendar_u
             if not chair.available_on(day):
                 continue
             new_start = datetime(day.year, day.month, day.day, 13, 30, tzinfo=LONDON)
-            moved = await http.post(f"http://127.0.0.1:8101/api/conferences/{cid}/reschedule",
+            moved = await http.post(f"{services.api('scheduling')}/conferences/{cid}/reschedule",
                                     json={"starts_at": new_start.isoformat()},
                                     headers={"Authorization": f"Bearer {token}"})
             if moved.status_code != 409:

@@ -16,7 +16,7 @@ from cpc_stack import infra, processes, services
 from tests.conftest import schedule
 
 pytestmark = pytest.mark.e2e
-API = "http://127.0.0.1:8103/api"
+API = services.api("reports")
 
 
 def agency(name: str) -> dict[str, str]:

@@ -8,12 +8,12 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from cpc_shared.http import issue_token
-from cpc_stack import infra
+from cpc_stack import infra, services
 
 from tests.conftest import schedule
 
 pytestmark = pytest.mark.e2e
-API = "http://127.0.0.1:8102/api"
+API = services.api("rooms")
 
 
 def staff() -> dict[str, str]:

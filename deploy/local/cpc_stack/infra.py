@@ -16,16 +16,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cpc_stack import processes
-from cpc_stack.paths import CACHE, MAILDIR, REPO, RUN
+from cpc_stack.paths import CACHE, MAILDIR, PORT_OFFSET, REPO, RUN
 
 KAFKA_VERSION = "4.4.0"
 # v1.24.1 is the newest 1.24.x, but the Go module proxy reachable here refuses it; v1.24.0 is served.
 FERRETDB_VERSION = "v1.24.0"
 FERRETDB_MODULE = "github.com/FerretDB/FerretDB"
 
-KAFKA_PORT, KAFKA_CONTROLLER_PORT = 39092, 39093
-FERRETDB_PORT = 37017
-SMTP_PORT = 3025
+KAFKA_PORT, KAFKA_CONTROLLER_PORT = 39092 + PORT_OFFSET, 39093 + PORT_OFFSET
+FERRETDB_PORT = 37017 + PORT_OFFSET
+SMTP_PORT = 3025 + PORT_OFFSET
 TOPIC_PARTITIONS = 3
 
 

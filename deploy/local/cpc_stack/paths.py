@@ -11,3 +11,5 @@ RUN = Path(os.environ.get("CPC_RUN_DIR", REPO / ".stack"))
 LOGS = RUN / "logs"
 PIDS = RUN / "pids"
 MAILDIR = RUN / "mail"
+# Every local port moves by this much, so a second checkout can run its own stack beside the first.
+PORT_OFFSET = int(os.environ.get("CPC_STACK_PORT_OFFSET", "0"))

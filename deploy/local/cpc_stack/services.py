@@ -6,10 +6,10 @@ import sys
 import urllib.request
 
 from cpc_stack import infra, processes
-from cpc_stack.paths import REPO
+from cpc_stack.paths import PORT_OFFSET, REPO
 
-SERVICES = {"scheduling": 8101, "rooms": 8102, "reports": 8103, "notifications": 8104}
-REPLICA_PORT_BASE = 8110  # replica 2 of rooms: 8112; replica 3: 8113 ...
+SERVICES = {name: port + PORT_OFFSET for name, port in {"scheduling": 8101, "rooms": 8102, "reports": 8103, "notifications": 8104}.items()}
+REPLICA_PORT_BASE = 8110 + PORT_OFFSET  # replica 2 of rooms: 8112; replica 3: 8113 ...
 
 
 def port_of(instance: str) -> int:
@@ -18,6 +18,11 @@ def port_of(instance: str) -> int:
     if not replica:
         return SERVICES[service]
     return REPLICA_PORT_BASE + 10 * list(SERVICES).index(service) + int(replica)
+
+
+def api(service: str) -> str:
+    """The base URL of a service's HTTP API on the local stack."""
+    return f"http://127.0.0.1:{SERVICES[service]}/api"
 
 
 def service_env(endpoints: infra.Endpoints, instance: str, extra: dict[str, str] | None = None) -> dict[str, str]:

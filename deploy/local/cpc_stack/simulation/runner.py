@@ -27,7 +27,7 @@ from cpc_stack.paths import REPO, RUN
 from cpc_stack.simulation.workload import Workload
 
 DAY_START, DAY_END = time(8, 0), time(18, 0)
-REPORTS_API = f"http://127.0.0.1:{services.SERVICES['reports']}/api"
+REPORTS_API = services.api("reports")
 PROFILES = {"gloucestershire": ("profiles/gloucestershire-2022.yaml", date(2022, 5, 3)),
             "essex": ("profiles/essex-2020.yaml", date(2020, 3, 23))}
 
