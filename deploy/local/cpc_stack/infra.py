@@ -50,7 +50,7 @@ class Endpoints:
 
 
 # The mail server on this machine may have been started from another checkout: it says where it delivers.
-MAIL_SERVER_STATE = CACHE / "mail-server.json"
+MAIL_SERVER_STATE = CACHE / f"mail-server-{SMTP_PORT}.json"
 
 
 def endpoints() -> Endpoints:
