@@ -160,6 +160,10 @@ class Repository(Generic[A]):
             raise StaleWrite(f"{self.collection} {aggregate.id} changed since version {aggregate.version}")
         self._saved(aggregate, events)
 
+    def republish(self, aggregate_id: str) -> None:
+        """Found saved already (a redelivery): whatever it recorded goes out, if it has not yet."""
+        self.relay.notify(self.collection, aggregate_id)
+
     def _saved(self, aggregate: A, events: list[dict[str, Any]]) -> None:
         aggregate.version += 1
         aggregate._recorded.clear()

@@ -1,4 +1,4 @@
-"""The postroom on the real store: a message that can never be sent fails on the channel it was meant for, and
+"""The notifications handlers on the real store: a message that can never be sent fails on the channel it was meant for, and
 a text held back overnight that Notify then refuses for good fails alone, without holding up the texts after it."""
 
 from __future__ import annotations
@@ -8,13 +8,15 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from cpc_notifications import handlers
 from cpc_notifications.adapters.notify import PermanentFailure
-from cpc_notifications.adapters.store import MESSAGES, TIMERS, ContactSeal, prepare
-from cpc_notifications.postroom import Postroom
+from cpc_notifications.adapters.store import MESSAGES, TIMERS, ContactSeal, StoredKnown, prepare
+from cpc_notifications.domain.notification import Notification, Timer
 from cpc_shared.clock import FixedClock
 from cpc_shared.contracts.inbound import Participant
 from cpc_shared.contracts.outbound import ConferenceScheduled, Invitee
 from cpc_shared.profile import load_profile
+from cpc_shared.repository import DocumentStore, Repository
 from cpc_shared.settings import ServiceSettings
 from cpc_shared.store import connect
 from cryptography.fernet import Fernet
@@ -49,14 +51,32 @@ class Notify:
         self.sent.append(reference)
 
 
-async def postroom_at(at: datetime, notify: Notify | None):
-    settings = ServiceSettings(database_prefix=f"cpc_test_postroom_{uuid.uuid4().hex[:8]}")
+async def postroom_at(stack, at: datetime, notify: Notify | None):
+    settings = ServiceSettings(mongodb_url=stack.mongodb, database_prefix=f"cpc_test_postroom_{uuid.uuid4().hex[:8]}")
     client, db = connect(settings, "notifications")
     await prepare(db)
-    room = Postroom(db=db, profile=PROFILE, clock=FixedClock(at), relay=NoRelay(),
-                    seal=ContactSeal(Fernet.generate_key().decode()), email=Mailbox(), notify=notify,
-                    team_mailbox="team@council.example")
-    return room, db, client
+    return Postroom(db, FixedClock(at), notify), db, client
+
+
+class Postroom:
+    """The notifications service's handlers on one store, called by name."""
+
+    def __init__(self, db, clock: FixedClock, notify: Notify | None) -> None:
+        store = DocumentStore(db, "ferretdb1")
+        self.clock = clock
+        self.post = handlers.Notifications(
+            notifications=Repository(store, Notification, NoRelay()), timers=Repository(store, Timer, NoRelay()),
+            known=StoredKnown(db), seal=ContactSeal(Fernet.generate_key().decode()), email=Mailbox(), texts=notify,
+            profile=PROFILE, calendar=PROFILE.calendar(), clock=clock, team_mailbox="team@council.example")
+
+    async def remember_contacts(self, case_id: str, people: list[Participant], family) -> None:
+        await handlers.remember_contacts(case_id, people, family, self.post)
+
+    async def conference_scheduled(self, conference: ConferenceScheduled) -> None:
+        await handlers.conference_scheduled(conference, self.post)
+
+    async def send_due(self) -> None:
+        await handlers.send_due(self.post)
 
 
 def conference(case_id: str, invitees: list[Participant]) -> ConferenceScheduled:
@@ -72,8 +92,8 @@ def outbox_types(message: dict) -> list[tuple[str, str]]:
     return [(entry["type"], entry["data"]["channel"]) for entry in message.get("outbox", [])]
 
 
-async def test_a_message_that_cannot_be_sent_fails_on_the_channel_the_person_asked_for():
-    room, db, client = await postroom_at(datetime(2026, 11, 24, 11, tzinfo=LONDON), notify=None)
+async def test_a_message_that_cannot_be_sent_fails_on_the_channel_the_person_asked_for(stack):
+    room, db, client = await postroom_at(stack, datetime(2026, 11, 24, 11, tzinfo=LONDON), notify=None)
     try:
         people = [Participant(participant_id="P1", role="parent", phone="07700900001", preferred_channel="sms"),
                   Participant(participant_id="P2", role="parent", preferred_channel="letter"),
@@ -94,9 +114,9 @@ async def test_a_message_that_cannot_be_sent_fails_on_the_channel_the_person_ask
         await client.close()
 
 
-async def test_a_held_back_text_refused_for_good_fails_alone_and_the_next_texts_still_go():
+async def test_a_held_back_text_refused_for_good_fails_alone_and_the_next_texts_still_go(stack):
     notify = Notify()
-    room, db, client = await postroom_at(datetime(2026, 11, 24, 21, 30, tzinfo=LONDON), notify=notify)  # quiet hours
+    room, db, client = await postroom_at(stack, datetime(2026, 11, 24, 21, 30, tzinfo=LONDON), notify=notify)  # quiet hours
     try:
         people = [Participant(participant_id="P1", role="parent", phone=REFUSED, preferred_channel="sms"),
                   Participant(participant_id="P2", role="parent", phone="07700900002", preferred_channel="sms")]

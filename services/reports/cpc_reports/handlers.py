@@ -14,9 +14,7 @@ a conference's reports are read by the ids its `ConferenceReports` keeps.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -26,6 +24,7 @@ from cpc_shared.contracts.outbound import ConferenceArrangements, ConferenceCanc
 from cpc_shared.logging import get_logger
 from cpc_shared.profile import Profile
 from cpc_shared.repository import Repository, StaleWrite
+from cpc_shared.timers import NextDue
 
 from cpc_reports.domain.files import document_type
 from cpc_reports.domain.report import (
@@ -40,33 +39,12 @@ from cpc_reports.domain.report import (
 from cpc_reports.domain.requests import due_times, reports_needed
 
 log = get_logger(__name__)
-LOOK_AGAIN_SECONDS = 60.0
 
 
 class ReportFiles(Protocol):
     async def put(self, filename: str, content: bytes, metadata: dict[str, Any]) -> Any: ...
     async def read(self, file_id: Any) -> bytes: ...
     async def delete(self, file_id: Any) -> None: ...
-
-
-class NextDue:
-    """When this replica next needs to look for alerts: the earliest due time it knows of, or a minute on
-    (for requests other replicas made)."""
-
-    def __init__(self) -> None:
-        self.at: datetime | None = None  # None: not known, look now
-        self._look_again = 0.0
-
-    def due(self, *times: datetime | None) -> None:
-        if self.at is not None:
-            self.at = min([self.at, *(t for t in times if t is not None)])
-
-    def time_to_look(self, now: datetime) -> bool:
-        return self.at is None or now >= self.at or time.monotonic() >= self._look_again
-
-    def looked(self, upcoming: list[datetime]) -> None:
-        self.at, self._look_again = min(upcoming, default=datetime.max.replace(tzinfo=UTC)), \
-            time.monotonic() + LOOK_AGAIN_SECONDS
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""Notifications' own database: contact details sealed at rest, one document per message."""
+"""Notifications' own database: contact details sealed at rest, the conferences as last told, one document per
+message and one per timer."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ from typing import Any
 from cryptography.fernet import Fernet
 from pymongo.asynchronous.database import AsyncDatabase
 
+from cpc_notifications.domain.notification import Notification, Timer
+
 CONTACTS = "contacts"
-MESSAGES = "messages"
+MESSAGES = Notification.collection
 CONFERENCES = "conferences"
-TIMERS = "timers"
+TIMERS = Timer.collection
 
 
 async def prepare(db: AsyncDatabase) -> None:
@@ -30,3 +33,23 @@ class ContactSeal:
 
     def open(self, sealed: str) -> dict[str, Any]:
         return json.loads(self._fernet.decrypt(sealed.encode()))
+
+
+class StoredKnown:
+    """What notifications knows of cases (sealed contacts, language) and conferences (as last told to everyone).
+    Kept from the events as they come; nothing here is published."""
+
+    def __init__(self, db: AsyncDatabase) -> None:
+        self.contacts, self.conferences = db[CONTACTS], db[CONFERENCES]
+
+    async def case(self, case_id: str) -> dict[str, Any] | None:
+        return await self.contacts.find_one({"_id": case_id})
+
+    async def remember_case(self, case_id: str, fields: dict[str, Any]) -> None:
+        await self.contacts.update_one({"_id": case_id}, {"$set": fields}, upsert=True)
+
+    async def conference(self, conference_id: str) -> dict[str, Any] | None:
+        return await self.conferences.find_one({"_id": conference_id})
+
+    async def remember_conference(self, conference_id: str, fields: dict[str, Any]) -> None:
+        await self.conferences.update_one({"_id": conference_id}, {"$set": fields}, upsert=True)
