@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import threading
 import urllib.request
@@ -12,8 +13,10 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 from cpc_shared.contracts import Topics
 from cpc_stack import casemgmt, services
+from cpc_stack.observe import end_offsets
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
@@ -71,22 +74,39 @@ async def test_every_service_serves_faststream_and_domain_metrics_that_move(runn
     published = "faststream_published_messages_total"
     assert total(after["notifications"], published, destination=Topics.NOTIFICATIONS) > \
         total(before["notifications"], published, destination=Topics.NOTIFICATIONS)
-    # Lag is read per partition of each group; once the request is handled, scheduling owes nothing on the inbound topic.
-    lag = [labels for labels in named(after["scheduling"], "cpc_consumer_lag") if labels["topic"] == Topics.CASEMGMT]
-    assert lag and all(labels["group"] == "cpc-scheduling.casemgmt.events" for labels in lag)
-
-    def inbound_lag() -> float:
-        return total(scrape("scheduling"), "cpc_consumer_lag", topic=Topics.CASEMGMT)
-
-    assert await watcher.until(lambda: inbound_lag() == 0, 30), inbound_lag()
     assert named(after["scheduling"], "cpc_conferences_past_deadline_not_held")
+
+    # Lag is told per partition the group reads, and agrees with what the broker says the group has committed.
+    group = "cpc-scheduling.casemgmt.events"
+    shown: dict[int, float] = {}
+    told: dict[int, int] = {}
+    for _ in range(30):
+        shown = {int(labels["partition"]): value for (name, labels_set), value in scrape("scheduling").items()
+                 if name == "cpc_consumer_lag" and (labels := dict(labels_set))["group"] == group}
+        told = await committed_lag(running_services.kafka, group, Topics.CASEMGMT)
+        if shown == told:
+            break
+        await asyncio.sleep(1)
+    assert shown and shown == told
+
+
+async def committed_lag(bootstrap: str, group: str, topic: str) -> dict[int, int]:
+    """Each partition's end offset less the group's committed offset, as the broker tells them."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    ends = await end_offsets(bootstrap, [topic])
+    return {tp.partition: end - max(committed[tp].offset if tp in committed else 0, 0) for tp, end in ends.items()}
 
 
 async def test_a_dead_lettered_event_is_counted_by_topic_and_class_of_reason(running_services, watcher):
     def dead_letters(reason: str) -> float:
         return total(scrape("scheduling"), "cpc_dead_letters_total", topic=Topics.CASEMGMT, reason=reason)
 
-    malformed_before, invalid_before = dead_letters("malformed"), dead_letters("invalid_body")
+    malformed_before = dead_letters("malformed")
     valid = new_request()
     headers = [("ce_specversion", b"1.0"), ("ce_id", b"obs-bad-json"), ("ce_source", b"/casemgmt/test"),
                ("ce_type", b"casemgmt.ConferenceRequested.v1"), ("ce_time", datetime.now(UTC).isoformat().encode()),
@@ -99,8 +119,7 @@ async def test_a_dead_lettered_event_is_counted_by_topic_and_class_of_reason(run
         await producer.stop()
     assert await watcher.until(
         lambda: any(s.topic == Topics.dead_letter(Topics.CASEMGMT) and s.key == valid["case_id"] for s in watcher.seen), 60)
-    assert await watcher.until(lambda: dead_letters("malformed") == malformed_before + 1, 10)
-    assert dead_letters("invalid_body") == invalid_before
+    assert await watcher.until(lambda: dead_letters("malformed") >= malformed_before + 1, 10)
     labels = {dict(labels)["reason"] for labels in named(scrape("scheduling"), "cpc_dead_letters_total")}
     assert labels <= {"malformed", "unknown_type", "invalid_body", "rejected", "handler_error", "gave_up_waiting", "other"}
 
