@@ -96,3 +96,54 @@ def test_the_relay_publishes_an_entry_in_the_trace_of_the_handler_that_recorded_
 def test_continued_without_a_traceparent_leaves_the_context_alone():
     with continued({"id": "x"}):
         assert current_trace() == {}
+
+
+class FakeConsumer:
+    def __init__(self, assigned: dict[Any, tuple[int, int | None]]) -> None:
+        self.offsets = assigned  # partition -> (end offset, committed offset or None)
+
+    def assignment(self) -> set[Any]:
+        return set(self.offsets)
+
+    async def end_offsets(self, partitions: list[Any]) -> dict[Any, int]:
+        return {tp: self.offsets[tp][0] for tp in partitions}
+
+    async def committed(self, tp: Any) -> int | None:
+        return self.offsets[tp][1]
+
+    async def beginning_offsets(self, partitions: list[Any]) -> dict[Any, int]:
+        return {tp: 2 for tp in partitions}
+
+
+class FakeSubscriber:
+    consumer: FakeConsumer | None = None
+
+    def __call__(self, handler: Any) -> Any:
+        return handler
+
+
+class FakeBroker:
+    def __init__(self) -> None:
+        self.subscribed = FakeSubscriber()
+
+    def subscriber(self, *args: Any, **kwargs: Any) -> FakeSubscriber:
+        return self.subscribed
+
+
+def test_consumer_lag_is_end_less_committed_for_the_partitions_read_here_and_forgotten_when_they_go():
+    from aiokafka import TopicPartition
+    from cpc_shared.consumer import EventConsumer
+
+    metrics, broker = Metrics(), FakeBroker()
+    EventConsumer(broker, topic="cpc.rooms", group_id="cpc-scheduling.cpc.rooms", routes={},  # type: ignore[arg-type]
+                  metrics=metrics)
+    zero, one = TopicPartition("cpc.rooms", 0), TopicPartition("cpc.rooms", 1)
+    broker.subscribed.consumer = FakeConsumer({zero: (10, 7), one: (5, None)})
+    found = samples(asyncio.run(metrics.exposition()))
+    group = ("group", "cpc-scheduling.cpc.rooms")
+    assert found[("cpc_consumer_lag", (group, ("partition", "0"), ("topic", "cpc.rooms")))] == 3
+    assert found[("cpc_consumer_lag", (group, ("partition", "1"), ("topic", "cpc.rooms")))] == 3  # from the start
+    broker.subscribed.consumer = FakeConsumer({zero: (10, 10)})  # partition 1 went to another replica
+    found = samples(asyncio.run(metrics.exposition()))
+    assert found[("cpc_consumer_lag", (group, ("partition", "0"), ("topic", "cpc.rooms")))] == 0
+    assert not [key for key in found if key[0] == "cpc_consumer_lag" and ("partition", "1") in key[1]]
