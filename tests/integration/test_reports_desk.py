@@ -1,4 +1,4 @@
-"""The reports desk on the real store: due times under both seed profiles, overdue alerts exactly once
+"""The reports service's handlers on the real store: due times under both seed profiles, overdue alerts exactly once
 however many replicas sweep, due times that move, and requests withdrawn."""
 
 from __future__ import annotations
@@ -9,12 +9,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from cpc_reports.adapters.store import prepare
-from cpc_reports.desk import ReportsDesk
+from cpc_reports import handlers
+from cpc_reports.adapters.store import GridFsFiles, prepare
+from cpc_reports.domain.report import Alert, ConferenceReports, ReportRequest
 from cpc_shared.calendar import WorkingDayCalendar
 from cpc_shared.clock import FixedClock
-from cpc_shared.contracts.outbound import ConferenceScheduled, Invitee
+from cpc_shared.contracts.outbound import ConferenceCancelled, ConferenceScheduled, Invitee
 from cpc_shared.profile import load_profile
+from cpc_shared.repository import DocumentStore, Repository
 from cpc_shared.settings import ServiceSettings
 from cpc_shared.store import connect
 
@@ -43,8 +45,33 @@ async def desks(stack, profile_name: str, clock, replicas: int = 1):
     client, db = connect(settings, "reports")
     await prepare(db)
     profile = load_profile(PROFILES / profile_name)
-    made = [ReportsDesk(db, profile, WorkingDayCalendar(), clock, NoRelay(), 1024 * 1024) for _ in range(replicas)]
+    made = [Desk(db, profile, clock) for _ in range(replicas)]
     return client, db, made
+
+
+class Desk:
+    """One replica of the reports service: its own store adapter (and locks), the handlers' calls by name."""
+
+    def __init__(self, db, profile, clock) -> None:
+        store = DocumentStore(db, "ferretdb1")
+        self.reports = handlers.Reports(
+            reports=Repository(store, ReportRequest, NoRelay()), conferences=Repository(store, ConferenceReports, NoRelay()),
+            alerts=Repository(store, Alert, NoRelay()), files=GridFsFiles(db), profile=profile,
+            calendar=WorkingDayCalendar(), clock=clock, max_bytes=1024 * 1024)
+
+    async def conference_scheduled(self, conference: ConferenceScheduled) -> None:
+        await handlers.conference_scheduled(conference, self.reports)
+
+    async def conference_cancelled(self, conference_id: str) -> None:
+        await handlers.conference_cancelled(
+            ConferenceCancelled(conference_id=conference_id, case_id="C", reason="cancelled_by_council"), self.reports)
+
+    async def raise_overdue(self) -> int:
+        return await handlers.raise_alerts(self.reports)
+
+    async def submit(self, report_id: str, agency: str, filename: str, content: bytes, by: str) -> dict:
+        version = await handlers.submit(report_id, agency, filename, content, by, self.reports)
+        return {"version": version.version, "late": version.late}
 
 
 def events(report: dict, event_type: str) -> list[dict]:

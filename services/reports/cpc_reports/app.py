@@ -1,4 +1,6 @@
-"""The reports process: asks every invited agency for its report, takes them in, and chases the late."""
+"""The reports process: asks every invited agency for its report, takes them in, and chases the late.
+
+Entry points only: each event goes to its handler in handlers.py."""
 
 from __future__ import annotations
 
@@ -18,42 +20,31 @@ from cpc_shared.contracts.outbound import (
 )
 from cpc_shared.envelope import Envelope
 from cpc_shared.service import Service
-from cpc_shared.settings import StaffApiSettings
-from pydantic import Field
 
-from cpc_reports.adapters.store import ALERTS, CONFERENCES, REPORTS, prepare
+from cpc_reports import handlers
 from cpc_reports.api import build_api
-from cpc_reports.desk import ReportsDesk
-from cpc_reports.domain.files import MAX_BYTES
-
-
-class ReportsSettings(StaffApiSettings):
-    report_max_bytes: int = Field(MAX_BYTES, gt=0, description="Largest report file accepted.")
-    timer_poll_seconds: float = Field(2.0, gt=0, description="How often due times are checked.")
+from cpc_reports.bootstrap import ReportsSettings, bootstrap
 
 
 def build() -> Service:
     settings = ReportsSettings()
-    profile = settings.profile()
-    service = Service(
-        "reports", settings, outbox_collections=[REPORTS, CONFERENCES, ALERTS], prepare_store=prepare,
-        description="Report requests to the social worker and every invited agency, submissions, and chasers.",
-    )
-    desk = ReportsDesk(service.db, profile, profile.calendar(),
-                       service.clock, service.relay, settings.report_max_bytes)
+    service, desk = bootstrap(settings)
 
     async def on_conference_scheduled(conference: ConferenceArrangements, envelope: Envelope) -> None:
-        await desk.conference_scheduled(conference)
+        await handlers.conference_scheduled(conference, desk)
 
     async def on_conference_cancelled(cancelled: ConferenceCancelled, envelope: Envelope) -> None:
-        await desk.conference_cancelled(cancelled.conference_id)
+        await handlers.conference_cancelled(cancelled, desk)
+
+    async def raise_alerts() -> int:
+        return await handlers.raise_alerts(desk)
 
     service.consume(Topics.CONFERENCES, {
         ConferenceScheduled.type: Route(ConferenceScheduled, on_conference_scheduled),
         ConferenceRescheduled.type: Route(ConferenceRescheduled, on_conference_scheduled),
         ConferenceCancelled.type: Route(ConferenceCancelled, on_conference_cancelled),
     })
-    service.every(settings.timer_poll_seconds, desk.raise_overdue)
+    service.every(settings.timer_poll_seconds, raise_alerts)
     service.mount_api(build_api(desk, settings.staff_token_secret.get_secret_value(), service.serial))
     service.publishes(ReportRequested, ReportSubmitted, ReportOverdue, ReportEscalated, ReportWithdrawn,
                       ReportsComplete)

@@ -1,15 +1,19 @@
 """Reports' own database: one document per report request (its outbox inside it), one per conference
-(for completeness), and the uploaded files in GridFS."""
+(the reports it asked for, and whether all are in), one per alert raised, and the uploaded files in GridFS."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from gridfs import AsyncGridFSBucket
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
-REPORTS = "reports"
-CONFERENCES = "conferences"
-ALERTS = "alerts"
+from cpc_reports.domain.report import Alert, ConferenceReports, ReportRequest
+
+REPORTS = ReportRequest.collection
+CONFERENCES = ConferenceReports.collection
+ALERTS = Alert.collection
 FILES_BUCKET = "report_files"
 
 
@@ -19,5 +23,18 @@ async def prepare(db: AsyncDatabase) -> None:
     await db[REPORTS].create_index([("due_at", ASCENDING)], name="by_due_time")
 
 
-def files(db: AsyncDatabase) -> AsyncGridFSBucket:
-    return AsyncGridFSBucket(db, bucket_name=FILES_BUCKET)
+class GridFsFiles:
+    """Report files in GridFS, beside the requests."""
+
+    def __init__(self, db: AsyncDatabase) -> None:
+        self.bucket = AsyncGridFSBucket(db, bucket_name=FILES_BUCKET)
+
+    async def put(self, filename: str, content: bytes, metadata: dict[str, Any]) -> Any:
+        return await self.bucket.upload_from_stream(filename, content, metadata=metadata)
+
+    async def read(self, file_id: Any) -> bytes:
+        stream = await self.bucket.open_download_stream(file_id)
+        return await stream.read()
+
+    async def delete(self, file_id: Any) -> None:
+        await self.bucket.delete(file_id)

@@ -1,0 +1,215 @@
+"""The reports service layer: one handler per event or request, each loading report requests, applying a
+transition and saving them through the repositories (which publish what they record).
+
+    ConferenceScheduled /
+    ConferenceRescheduled  -> conference_scheduled  (ReportRequested for each report wanted; ReportWithdrawn for
+                                                     an agency no longer invited; ReportsComplete if that was all)
+    ConferenceCancelled    -> conference_cancelled  (ReportWithdrawn)
+    every few seconds      -> raise_alerts          (ReportOverdue, ReportEscalated: each once)
+    POST a file            -> submit                (ReportSubmitted; ReportsComplete when it was the last)
+
+Reads by id only where it matters: FerretDB 1.x on SQLite reads the whole collection for any other query, so
+a conference's reports are read by the ids its `ConferenceReports` keeps.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from cpc_shared.calendar import WorkingDayCalendar
+from cpc_shared.clock import Clock
+from cpc_shared.contracts.outbound import ConferenceArrangements, ConferenceCancelled
+from cpc_shared.logging import get_logger
+from cpc_shared.profile import Profile
+from cpc_shared.repository import Repository, StaleWrite
+
+from cpc_reports.domain.files import document_type
+from cpc_reports.domain.report import (
+    OPEN,
+    Alert,
+    ConferenceReports,
+    Refused,
+    ReportRequest,
+    ReportStatus,
+    ReportVersion,
+)
+from cpc_reports.domain.requests import due_times, reports_needed
+
+log = get_logger(__name__)
+LOOK_AGAIN_SECONDS = 60.0
+
+
+class ReportFiles(Protocol):
+    async def put(self, filename: str, content: bytes, metadata: dict[str, Any]) -> Any: ...
+    async def read(self, file_id: Any) -> bytes: ...
+    async def delete(self, file_id: Any) -> None: ...
+
+
+class NextDue:
+    """When this replica next needs to look for alerts: the earliest due time it knows of, or a minute on
+    (for requests other replicas made)."""
+
+    def __init__(self) -> None:
+        self.at: datetime | None = None  # None: not known, look now
+        self._look_again = 0.0
+
+    def due(self, *times: datetime | None) -> None:
+        if self.at is not None:
+            self.at = min([self.at, *(t for t in times if t is not None)])
+
+    def time_to_look(self, now: datetime) -> bool:
+        return self.at is None or now >= self.at or time.monotonic() >= self._look_again
+
+    def looked(self, upcoming: list[datetime]) -> None:
+        self.at, self._look_again = min(upcoming, default=datetime.max.replace(tzinfo=UTC)), \
+            time.monotonic() + LOOK_AGAIN_SECONDS
+
+
+@dataclass
+class Reports:
+    """What the handlers work with (wired by bootstrap.py; fakes in the service-layer tests)."""
+
+    reports: Repository[ReportRequest]
+    conferences: Repository[ConferenceReports]
+    alerts: Repository[Alert]
+    files: ReportFiles
+    profile: Profile
+    calendar: WorkingDayCalendar
+    clock: Clock
+    max_bytes: int
+    next_due: NextDue = field(default_factory=NextDue)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.profile.timezone)
+
+
+async def conference_scheduled(conference: ConferenceArrangements, desk: Reports) -> None:
+    """Scheduled or rescheduled: every needed report requested, due where the council's policy puts it."""
+    known = await desk.conferences.get(conference.conference_id)
+    if known and known.has_seen(conference):
+        return
+    now = desk.clock.now()
+    rules = desk.profile.policy_on(conference.starts_at.astimezone(desk.zone).date()).reports
+    wanted = []
+    for needed in reports_needed(conference.invitees):
+        times = due_times(needed, conference.starts_at, conference.conference_type, rules, desk.calendar, desk.zone,
+                          requested_at=now)
+        desk.next_due.due(times.due_at, times.escalate_at)
+        report = await desk.reports.get(ReportRequest.id_for(conference.conference_id, needed.agency))
+        if report is None:
+            report = ReportRequest.ask(conference, needed, times, now)
+            if not await desk.reports.add(report):
+                raise StaleWrite(f"report {report.id} was asked for meanwhile")
+            log.info("report_requested", conference_id=conference.conference_id, report_id=report.id,
+                     agency=needed.agency)
+        elif report.follow(conference, times, now):
+            await desk.reports.save(report)
+        wanted.append(report.id)
+    # An agency no longer invited is not asked for its report (one it has sent stays with the conference).
+    dropped = [report for report in await _reports_of(known, desk, (ReportStatus.REQUESTED,))
+               if report.id not in wanted]
+    for report in dropped:
+        report.withdraw(now, why=f"dropped|v{conference.version}")
+        await desk.reports.save(report)
+    # The conference's version is saved last: a crash before this handles the event again, whole.
+    if known is None:
+        known = ConferenceReports.first(conference)
+        known.scheduled(conference, wanted)
+        if not await desk.conferences.add(known):
+            raise StaleWrite(f"conference {conference.conference_id} was seen meanwhile")
+    else:
+        known.scheduled(conference, wanted)
+        await desk.conferences.save(known)
+    if dropped:  # the report still awaited may have been the dropped agency's
+        await _check_complete(conference.conference_id, desk)
+
+
+async def conference_cancelled(cancelled: ConferenceCancelled, desk: Reports) -> None:
+    known = await desk.conferences.get(cancelled.conference_id)
+    if known is None:
+        return
+    now = desk.clock.now()
+    for report in await _reports_of(known, desk, OPEN):
+        report.withdraw(now)
+        await desk.reports.save(report)
+    if known.status != "cancelled":
+        known.cancelled()
+        await desk.conferences.save(known)
+
+
+async def raise_alerts(desk: Reports) -> int:
+    """Every report past its due time and not in: one ReportOverdue each, exactly once; and a later
+    escalation to the chair. Whichever replica adds an alert first raises it; the others find it there.
+    Returns how many reports were found overdue now."""
+    now = desk.clock.now()
+    if not desk.next_due.time_to_look(now):
+        return 0
+    raised, upcoming = 0, []
+    for report in await desk.reports.find({"status": ReportStatus.REQUESTED.value}):
+        kinds = report.alerts_due(now)
+        for kind in kinds:
+            if await desk.alerts.add(Alert.raise_for(report, kind, now)):
+                raised += kind == "overdue"
+            report.alerted(kind, now)
+        if kinds:
+            try:
+                await desk.reports.save(report)
+            except StaleWrite:
+                pass  # another replica marked it, or it changed: the alerts themselves are raised once anyway
+        if (next_at := report.next_alert_at()) is not None:
+            upcoming.append(next_at)
+    desk.next_due.looked(upcoming)
+    if raised:
+        log.info("reports_overdue", count=raised)
+    return raised
+
+
+async def submit(report_id: str, agency: str, filename: str, content: bytes, by: str, desk: Reports) -> ReportVersion:
+    """An agency sends its report (a PDF or Word file): the next version, late if after the due time."""
+    report = await desk.reports.get(report_id)
+    if report is None:
+        raise Refused(404, f"no report request {report_id} for your agency")
+    report.check_can_submit(agency)
+    content_type = document_type(content, desk.max_bytes)
+    filename = filename[-200:] or "report"
+    file_id = await desk.files.put(filename, content, {"report_id": report_id, "content_type": content_type})
+    version = report.submit(file_id=file_id, filename=filename, content_type=content_type, content=content, by=by,
+                            now=desk.clock.now())
+    try:
+        await desk.reports.save(report)
+    except StaleWrite:  # withdrawn or sent again meanwhile: keep nothing half-way
+        await desk.files.delete(file_id)
+        raise Refused(409, "the report changed while you were sending it; please send it again") from None
+    await _check_complete(report.conference_id, desk)
+    return version
+
+
+async def read_version(report_id: str, version: int, desk: Reports) -> tuple[ReportVersion, bytes]:
+    report = await desk.reports.get(report_id)
+    entry = next((v for v in report.versions if v.version == version), None) if report else None
+    if entry is None:
+        raise Refused(404, f"no version {version} of report {report_id}")
+    return entry, await desk.files.read(entry.file_id)
+
+
+async def _check_complete(conference_id: str, desk: Reports) -> None:
+    for _ in range(3):  # two last reports sent at once: one of them says it
+        conference = await desk.conferences.get(conference_id)
+        if conference is None or not conference.all_in(await _reports_of(conference, desk, OPEN), desk.clock.now()):
+            return
+        try:
+            await desk.conferences.save(conference)
+            return
+        except StaleWrite:
+            continue
+
+
+async def _reports_of(conference: ConferenceReports | None, desk: Reports, statuses: tuple[ReportStatus, ...]
+                      ) -> list[ReportRequest]:
+    found = [await desk.reports.get(report_id) for report_id in (conference.report_ids if conference else [])]
+    return [report for report in found if report and report.status in statuses]
