@@ -147,3 +147,20 @@ def test_consumer_lag_is_end_less_committed_for_the_partitions_read_here_and_for
     found = samples(asyncio.run(metrics.exposition()))
     assert found[("cpc_consumer_lag", (group, ("partition", "0"), ("topic", "cpc.rooms")))] == 0
     assert not [key for key in found if key[0] == "cpc_consumer_lag" and ("partition", "1") in key[1]]
+
+
+def test_a_sweep_tells_the_outbox_backlog_and_the_age_of_its_oldest_event():
+    from datetime import timedelta
+
+    metrics = Metrics()
+    relay = OutboxRelay(None, [], RecordingBroker(), source="/cpc/test", sweep=15,  # type: ignore[arg-type]
+                        metrics=metrics)
+    now = datetime.now(UTC)
+    relay._measure("conferences", [{"outbox": [{"written_at": now - timedelta(seconds=30)}, {"written_at": now}]},
+                                   {"outbox": [{"written_at": (now - timedelta(seconds=5)).replace(tzinfo=None)}]}])
+    relay._measure("tasks", [])
+    found = samples(asyncio.run(metrics.exposition()))
+    assert found[("cpc_outbox_backlog_events", (("collection", "conferences"),))] == 3
+    assert 30 <= found[("cpc_outbox_oldest_event_age_seconds", (("collection", "conferences"),))] < 40
+    assert found[("cpc_outbox_backlog_events", (("collection", "tasks"),))] == 0
+    assert found[("cpc_outbox_oldest_event_age_seconds", (("collection", "tasks"),))] == 0
