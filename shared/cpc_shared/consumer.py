@@ -30,6 +30,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from cpc_shared.contracts.catalogue import CATALOGUE, Topics
 from cpc_shared.envelope import BadEvent, Envelope, decode
 from cpc_shared.logging import bound_contextvars, get_logger
+from cpc_shared.metrics import Metrics
 from cpc_shared.store import TRANSIENT_STORE_ERRORS
 
 log = get_logger(__name__)
@@ -84,6 +85,7 @@ class EventConsumer:
         inbox: AsyncCollection | None = None,
         lock: asyncio.Lock | None = None,
         wait_limit: float = 300.0,
+        metrics: Metrics | None = None,
     ) -> None:
         self._broker = broker
         self.topic = topic
@@ -99,14 +101,21 @@ class EventConsumer:
         self._strict = topic == Topics.CASEMGMT
         self._wait_limit = wait_limit
         self._waiting_since: dict[tuple[int, int], float] = {}  # (partition, offset) -> first NotYet
-        broker.subscriber(
+        self._metrics = metrics
+        self._lag_shown: set[tuple[str, int]] = set()
+        if metrics is not None:
+            if dead_letter_invalid:
+                metrics.expect_dead_letters(topic)
+            metrics.on_scrape(f"lag {group_id}", self.measure_lag)
+        self._subscriber = broker.subscriber(
             topic,
             group_id=group_id,
             ack_policy=AckPolicy.MANUAL,
             auto_offset_reset="earliest",
             decoder=_raw_body,
             title=f"{group_id}:{topic}",
-        )(self._on_message)
+        )
+        self._subscriber(self._on_message)
 
     async def _on_message(self, body: bytes, msg: KafkaMessage) -> None:
         try:
@@ -122,20 +131,20 @@ class EventConsumer:
         try:
             envelope = decode(headers, record.key, record.value or b"")
         except BadEvent as bad:
-            await self._reject_invalid(msg, bad.reason)
+            await self._reject_invalid(msg, bad.reason, "malformed")
             return
         with bound_contextvars(event_id=envelope.id, event_type=envelope.type, correlation_id=envelope.subject or envelope.id):
             route = self._routes.get(envelope.type)
             if route is None:
                 if self._strict and not (envelope.type in CATALOGUE and envelope.type.startswith("casemgmt.")):
-                    await self._reject_invalid(msg, f"unknown ce_type {envelope.type[:100]}")
+                    await self._reject_invalid(msg, f"unknown ce_type {envelope.type[:100]}", "unknown_type")
                 else:
                     await msg.ack()
                 return
             try:
                 event = route.model.model_validate(envelope.data)
             except ValidationError as error:
-                await self._reject_invalid(msg, validation_reason(error))
+                await self._reject_invalid(msg, validation_reason(error), "invalid_body")
                 return
             await self._handle(msg, route, event, envelope)
 
@@ -149,7 +158,7 @@ class EventConsumer:
                         await route.handler(event, envelope)
                         await self._remember(envelope)
             except Rejected as rejected:
-                await self._dead_letter(msg, rejected.reason)
+                await self._dead_letter(msg, rejected.reason, "rejected")
                 return
             except TRANSIENT as fault:
                 log.warning("transient_fault", attempt=attempt, error=type(fault).__name__)
@@ -159,7 +168,7 @@ class EventConsumer:
                 continue
             except Exception as error:  # a bug: park the event in the dead-letter topic, to replay after a fix
                 log.exception("handler_failed", error=type(error).__name__)
-                await self._dead_letter(msg, f"handler error: {type(error).__name__}")
+                await self._dead_letter(msg, f"handler error: {type(error).__name__}", "handler_error")
                 return
             self._waiting_since.pop(_place(msg), None)
             await msg.ack()
@@ -167,7 +176,7 @@ class EventConsumer:
         if isinstance(last_fault, NotYet):
             waited = time.monotonic() - self._waiting_since.setdefault(_place(msg), time.monotonic())
             if waited >= self._wait_limit:
-                await self._dead_letter(msg, f"gave up waiting after {waited:.0f} s: {last_fault}")
+                await self._dead_letter(msg, f"gave up waiting after {waited:.0f} s: {last_fault}", "gave_up_waiting")
                 return
         log.warning("redelivering_after_transient_faults", attempts=self._attempts)
         await msg.nack()  # seek back: the same record comes again, nothing after it is committed first
@@ -184,14 +193,15 @@ class EventConsumer:
                 {"_id": f"{self._group_id}|{envelope.id}"}, {"$setOnInsert": {"at": datetime.now(UTC)}}, upsert=True
             )
 
-    async def _reject_invalid(self, msg: KafkaMessage, reason: str) -> None:
+    async def _reject_invalid(self, msg: KafkaMessage, reason: str, kind: str) -> None:
         if self._dead_letter_invalid:
-            await self._dead_letter(msg, reason)
+            await self._dead_letter(msg, reason, kind)
         else:
             log.info("skipped_invalid", reason=reason)
             await msg.ack()
 
-    async def _dead_letter(self, msg: KafkaMessage, reason: str) -> None:
+    async def _dead_letter(self, msg: KafkaMessage, reason: str, kind: str) -> None:
+        """Park the record in `<topic>.dlq` with `reason`; `kind` (one of metrics.DEAD_LETTER_REASONS) counts it."""
         self._waiting_since.pop(_place(msg), None)  # whatever it waited for, it waits no more
         record = _record(msg)
         headers = {name: (value or b"").decode(errors="replace") for name, value in (record.headers or ())}
@@ -207,7 +217,29 @@ class EventConsumer:
         )
         await self._broker.publish(record.value or b"", topic=Topics.dead_letter(record.topic), key=record.key, headers=headers)
         log.warning("dead_lettered", reason=reason, topic=record.topic, partition=record.partition, offset=record.offset)
+        if self._metrics is not None:
+            self._metrics.dead_lettered(record.topic, kind)
         await msg.ack()
+
+    async def measure_lag(self) -> None:
+        """Set the lag of each partition this process reads: its end offset less the group's committed offset."""
+        assert self._metrics is not None
+        consumer = self._subscriber.consumer
+        assigned = list(consumer.assignment()) if consumer is not None else []
+        shown: set[tuple[str, int]] = set()
+        if consumer is not None and assigned:
+            ends = await consumer.end_offsets(assigned)
+            committed = {tp: await consumer.committed(tp) for tp in assigned}
+            never = [tp for tp, offset in committed.items() if offset is None]
+            starts = await consumer.beginning_offsets(never) if never else {}
+            for tp in assigned:
+                done = committed[tp] if committed[tp] is not None else starts[tp]
+                self._metrics.consumer_lag.labels(group=self._group_id, topic=tp.topic, partition=str(tp.partition)).set(
+                    max(ends[tp] - done, 0))
+                shown.add((tp.topic, tp.partition))
+        for topic, partition in self._lag_shown - shown:  # no longer read here: another replica tells its lag
+            self._metrics.consumer_lag.remove(self._group_id, topic, str(partition))
+        self._lag_shown = shown
 
 
 def _record(msg: KafkaMessage) -> ConsumerRecord[bytes, bytes]:

@@ -32,6 +32,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from cpc_shared.contracts.outbound import OutboundEvent
 from cpc_shared.envelope import encode, event_id
 from cpc_shared.logging import get_logger
+from cpc_shared.metrics import Metrics
+from cpc_shared.tracing import continued, current_trace
 
 log = get_logger(__name__)
 TAKEOVER = timedelta(seconds=20)
@@ -49,7 +51,8 @@ def set_writer(instance_id: str) -> None:
 def outbox_entry(event: OutboundEvent, *, at: datetime, cause: str) -> dict[str, Any]:
     """An outbox entry for `event`; `cause` makes the id deterministic (the same cause, the same id).
     The cause must tell apart every event of one type for one key (e.g. name the report): consumers
-    handle an id once, so two events sharing an id would be one."""
+    handle an id once, so two events sharing an id would be one. The entry keeps the trace context of the
+    handler that recorded it (`traceparent`), when one is traced, for the relay to publish it in."""
     return {
         "id": event_id(event.type, event.key, cause),
         "type": event.type,
@@ -59,6 +62,7 @@ def outbox_entry(event: OutboundEvent, *, at: datetime, cause: str) -> dict[str,
         "data": event.model_dump(mode="json"),
         "writer": _writer["id"],
         "written_at": datetime.now(UTC),
+        **current_trace(),
     }
 
 
@@ -73,8 +77,9 @@ class OutboxRelay:
     """Publishes the outbox entries of the given collections, in order per document."""
 
     def __init__(self, db: AsyncDatabase, collections: list[str], broker: KafkaBroker, source: str, sweep: float,
-                 lock: asyncio.Lock | None = None) -> None:
+                 lock: asyncio.Lock | None = None, metrics: Metrics | None = None) -> None:
         self._db = db
+        self._metrics = metrics
         self._lock = lock or asyncio.Lock()
         self._collections = collections
         self._broker = broker
@@ -122,6 +127,7 @@ class OutboxRelay:
             collection = self._db[name]
             if sweep:
                 pending = await collection.find({"outbox.0": {"$exists": True}}, {"outbox": 1}).to_list()
+                self._measure(name, pending)
                 if leave_fresh:
                     pending = [document for document in pending if not _freshly_ours(document)]
                 published += await self._publish_pending(collection, pending)
@@ -135,6 +141,16 @@ class OutboxRelay:
                 self._written.setdefault(name, set()).update(written)  # told again at the next drain
                 raise
         return published
+
+    def _measure(self, collection: str, pending: list[dict[str, Any]]) -> None:
+        """The backlog a sweep found: every entry not yet pulled, whichever replica wrote it."""
+        if self._metrics is None:
+            return
+        entries = [entry for document in pending for entry in document["outbox"]]
+        self._metrics.outbox_backlog.labels(collection=collection).set(len(entries))
+        written = [entry["written_at"] for entry in entries if isinstance(entry.get("written_at"), datetime)]
+        oldest = (datetime.now(UTC) - min(_aware(at) for at in written)).total_seconds() if written else 0.0
+        self._metrics.outbox_oldest.labels(collection=collection).set(max(oldest, 0.0))
 
     async def _publish_pending(self, collection: AsyncCollection, pending: list[dict[str, Any]]) -> int:
         done: list[tuple[Any, dict[str, Any]]] = []
@@ -182,13 +198,17 @@ class OutboxRelay:
         headers, key, value = encode(
             id=entry["id"], type=entry["type"], source=self._source, time=entry["time"], key=entry["key"], data=entry["data"]
         )
-        await self._broker.publish(
-            value,
-            topic=entry["topic"],
-            key=key,
-            headers={name: raw.decode() for name, raw in headers.items()},
-            correlation_id=entry["id"],
-        )
+        text_headers = {name: raw.decode() for name, raw in headers.items()}
+        if entry.get("traceparent"):  # the recording handler's context (tracing replaces it with its own span's)
+            text_headers["traceparent"] = str(entry["traceparent"])
+        with continued(entry):
+            await self._broker.publish(
+                value,
+                topic=entry["topic"],
+                key=key,
+                headers=text_headers,
+                correlation_id=entry["id"],
+            )
         log.info("event_published", event_type=entry["type"], event_id=entry["id"], conference_id=entry["key"])
 
     async def _run(self) -> None:
@@ -226,3 +246,8 @@ class OutboxRelay:
                 await asyncio.sleep(min(1.0, self._sweep))
                 continue
             await asyncio.sleep(self._sweep)
+
+
+def _aware(at: datetime) -> datetime:
+    """The store may hand back naive UTC datetimes."""
+    return at if at.tzinfo else at.replace(tzinfo=UTC)

@@ -10,6 +10,7 @@ from typing import Any
 
 import uvicorn
 from faststream.asgi import AsgiFastStream, AsgiResponse, get
+from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from faststream.specification import AsyncAPI
 from pydantic import BaseModel
 from pymongo.asynchronous.database import AsyncDatabase
@@ -19,10 +20,12 @@ from cpc_shared.broker import make_broker
 from cpc_shared.consumer import EventConsumer, Route
 from cpc_shared.http import with_api
 from cpc_shared.logging import configure_logging, get_logger
+from cpc_shared.metrics import CONTENT_TYPE, Metrics
 from cpc_shared.outbox import OutboxRelay, set_writer
 from cpc_shared.repository import DocumentStore
 from cpc_shared.settings import ServiceSettings
 from cpc_shared.store import connect, learn_store
+from cpc_shared.tracing import broker_middleware, configure_tracing
 
 log = get_logger(__name__)
 
@@ -42,7 +45,12 @@ class Service:
         self.settings = settings
         self.description = description
         self.clock = settings.clock()
-        self.broker = make_broker(settings, client_id=f"cpc-{name}")
+        self.metrics = Metrics()
+        self.tracer_provider = configure_tracing(name)
+        self.broker = make_broker(settings, client_id=f"cpc-{name}", middlewares=[
+            *broker_middleware(self.tracer_provider),
+            KafkaPrometheusMiddleware(registry=self.metrics.registry, app_name=f"cpc-{name}"),
+        ])
         self.client, self.db = connect(settings, name)
         self.store = DocumentStore(self.db, settings.store_semantics)
         # FerretDB 1.x loses one of two concurrent updates to a document: writes in a process take turns.
@@ -50,7 +58,7 @@ class Service:
         set_writer(f"{socket.gethostname()}:{settings.http_port}")
         self.relay = OutboxRelay(
             self.db, list(outbox_collections), self.broker, source=f"/cpc/{name}", sweep=settings.outbox_sweep_seconds,
-            lock=self.serial,
+            lock=self.serial, metrics=self.metrics,
         )
         self._prepare_store = prepare_store
         self._http_routes: list[tuple[str, Any]] = []
@@ -69,6 +77,7 @@ class Service:
             inbox=self.db["inbox"],
             lock=self.serial,
             wait_limit=self.settings.wait_for_missing_seconds,
+            metrics=self.metrics,
         )
 
     def publishes(self, *models: type[BaseModel]) -> None:
@@ -118,6 +127,10 @@ class Service:
                 return AsgiResponse(b'{"status":"not ready"}', 503, headers={"content-type": "application/json"})
             return AsgiResponse(b'{"status":"ready"}', 200, headers={"content-type": "application/json"})
 
+        @get(include_in_schema=False)
+        async def metrics(scope: Any) -> AsgiResponse:
+            return AsgiResponse(await self.metrics.exposition(), 200, headers={"content-type": CONTENT_TYPE})
+
         async def on_startup() -> None:
             await learn_store(self.db, self.store)
             await self._prepare_store(self.db)
@@ -135,10 +148,12 @@ class Service:
 
         async def after_shutdown() -> None:
             await self.client.close()
+            if self.tracer_provider is not None:  # the spans still batched go out now
+                await asyncio.to_thread(self.tracer_provider.shutdown)
 
         return AsgiFastStream(
             self.broker,
-            asgi_routes=[("/health/live", live), ("/health/ready", ready), *self._http_routes],
+            asgi_routes=[("/health/live", live), ("/health/ready", ready), ("/metrics", metrics), *self._http_routes],
             on_startup=[on_startup],
             after_startup=[after_startup],
             on_shutdown=[on_shutdown],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from zoneinfo import ZoneInfo
 
 from cpc_shared.consumer import Rejected, Route
 from cpc_shared.contracts import Topics
@@ -183,6 +184,17 @@ def build() -> Service:
         RoomBooked.type: Route(RoomBooked, on_room_booked),
         RoomUnavailable.type: Route(RoomUnavailable, on_room_unavailable),
     })
+    zone = ZoneInfo(profile.timezone)
+
+    async def past_deadline_not_held() -> float:
+        """Conferences still to be held (or rearranged) whose statutory deadline, a date, has gone by."""
+        today = clock.now().astimezone(zone).date().isoformat()
+        overdue = await conferences.find(
+            {"status": {"$in": list(UPCOMING)}, "statutory_deadline": {"$lt": today}}, {"_id": 1}).to_list()
+        return len(overdue)
+
+    service.metrics.gauge("cpc_conferences_past_deadline_not_held",
+                          "Conferences not yet held whose statutory deadline has passed.", past_deadline_not_held)
     service.every(60, expire_chair_holds)
     service.every(settings.timer_poll_seconds, team_tasks.remind)
     service.mount_api(build_api(scheduler, team_tasks, settings.staff_token_secret.get_secret_value(), service.serial))
