@@ -1,12 +1,13 @@
 """Aggregates, and the one place they are written: their state and the events they record, together.
 
-An aggregate (a booking, a report request, a conference...) is a typed object with a status and a version.
-Its transitions change it and *record* the events they cause. A repository saves it in ONE single-document
-update, conditional on the version it was read at: the new state, the version plus one, and the recorded
+An aggregate (a booking, a report request, a conference...) is a typed object with a status and a revision
+(how many times it was saved). Its transitions change it and *record* the events they cause. A repository saves
+it in ONE single-document update, conditional on the revision it was read at: the new state, the revision plus
+one, and the recorded
 events appended to the document's `outbox` array (see outbox.py). Then it tells the outbox relay which
 document to publish. No caller writes an outbox entry or notifies the relay itself.
 
-Two writers that read the same version cannot both save: the second gets `StaleWrite`, which a consumer
+Two writers that read the same revision cannot both save: the second gets `StaleWrite`, which a consumer
 treats like any transient fault (it tries the event again, on the state as it is now).
 
 The store's semantics live in `DocumentStore`: MongoDB's by default, where a filtered update is atomic;
@@ -21,7 +22,7 @@ import asyncio
 import contextlib
 import weakref
 from collections.abc import AsyncIterator, Hashable
-from datetime import datetime
+from datetime import date, datetime
 from enum import Enum
 from typing import Any, ClassVar, Generic, Literal, Protocol, Self, TypeVar
 
@@ -48,7 +49,7 @@ class Aggregate(BaseModel):
     collection: ClassVar[str]
 
     id: str
-    version: int = 0  # as stored: 0 until first saved
+    revision: int = 0  # times saved: 0 until first saved
     _recorded: list[dict[str, Any]] = PrivateAttr(default_factory=list)
 
     def record(self, event: OutboundEvent, *, at: datetime, cause: str) -> None:
@@ -60,14 +61,25 @@ class Aggregate(BaseModel):
         return list(self._recorded)
 
     def state(self) -> dict[str, Any]:
-        """What is stored, beside `_id`, `version` and `outbox`."""
-        return {field: value.value if isinstance(value, Enum) else value
-                for field, value in self.model_dump(mode="python", exclude={"id", "version"}).items()}
+        """What is stored, beside `_id`, `revision` and `outbox` (enums as their values, dates as ISO strings)."""
+        return {field: _storable(value) for field, value in self.model_dump(mode="python", exclude={"id", "revision"}).items()}
 
     @classmethod
     def from_document(cls, document: dict[str, Any]) -> Self:
         fields = {k: v for k, v in document.items() if k not in ("_id", "outbox")}
         return cls.model_validate({**fields, "id": document["_id"]})
+
+
+def _storable(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value.isoformat()  # BSON has date-times only
+    if isinstance(value, dict):
+        return {k: _storable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_storable(v) for v in value]
+    return value
 
 
 class Relay(Protocol):
@@ -144,7 +156,7 @@ class Repository(Generic[A]):
     async def add(self, aggregate: A) -> bool:
         """Store a new aggregate; False (nothing written) if one with its id exists already."""
         events = aggregate.recorded
-        document = {"_id": aggregate.id, **aggregate.state(), "version": 1, "outbox": events}
+        document = {"_id": aggregate.id, **aggregate.state(), "revision": 1, "outbox": events}
         if not await self.store.insert(self.collection, document):
             return False
         self._saved(aggregate, events)
@@ -153,11 +165,11 @@ class Repository(Generic[A]):
     async def save(self, aggregate: A) -> None:
         """Store the aggregate's new state and recorded events, if nobody saved it since it was read."""
         events = aggregate.recorded
-        update: dict[str, Any] = {"$set": {**aggregate.state(), "version": aggregate.version + 1}}
+        update: dict[str, Any] = {"$set": {**aggregate.state(), "revision": aggregate.revision + 1}}
         if events:
             update["$push"] = {"outbox": {"$each": events}}
-        if not await self.store.update_if(self.collection, aggregate.id, {"version": aggregate.version}, update):
-            raise StaleWrite(f"{self.collection} {aggregate.id} changed since version {aggregate.version}")
+        if not await self.store.update_if(self.collection, aggregate.id, {"revision": aggregate.revision}, update):
+            raise StaleWrite(f"{self.collection} {aggregate.id} changed since revision {aggregate.revision}")
         self._saved(aggregate, events)
 
     def republish(self, aggregate_id: str) -> None:
@@ -165,7 +177,7 @@ class Repository(Generic[A]):
         self.relay.notify(self.collection, aggregate_id)
 
     def _saved(self, aggregate: A, events: list[dict[str, Any]]) -> None:
-        aggregate.version += 1
+        aggregate.revision += 1
         aggregate._recorded.clear()
         if events:
             self.relay.notify(self.collection, aggregate.id)
