@@ -23,14 +23,14 @@ def kafka_security(settings: ServiceSettings) -> BaseSecurity | None:
         )
     if protocol == "SSL":
         return BaseSecurity(ssl_context=ssl_context, use_ssl=True)
-    login = {
-        "username": settings.kafka_sasl_username or "",
-        "password": settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else "",
-        "ssl_context": ssl_context,
-        "use_ssl": protocol == "SASL_SSL",
-    }
-    mechanism = {"SCRAM-SHA-512": SASLScram512, "SCRAM-SHA-256": SASLScram256, "PLAIN": SASLPlaintext}
-    return mechanism[settings.kafka_sasl_mechanism](**login)
+    username = settings.kafka_sasl_username or ""
+    password = settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else ""
+    use_ssl = protocol == "SASL_SSL"
+    if settings.kafka_sasl_mechanism == "SCRAM-SHA-256":
+        return SASLScram256(username, password, ssl_context=ssl_context, use_ssl=use_ssl)
+    if settings.kafka_sasl_mechanism == "PLAIN":
+        return SASLPlaintext(username, password, ssl_context=ssl_context, use_ssl=use_ssl)
+    return SASLScram512(username, password, ssl_context=ssl_context, use_ssl=use_ssl)
 
 
 def make_broker(settings: ServiceSettings, client_id: str) -> KafkaBroker:
