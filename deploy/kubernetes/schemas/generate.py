@@ -69,7 +69,7 @@ def inline(schema: Any, definitions: dict[str, Any], seen: tuple[str, ...] = ())
 def kubernetes(swagger: Path) -> None:
     definitions = json.loads(swagger.read_text())["definitions"]
     written = set()
-    for name, definition in definitions.items():
+    for definition in definitions.values():
         for gvk in definition.get("x-kubernetes-group-version-kind", []):
             key = (gvk["group"], gvk["version"], gvk["kind"])
             if key not in KINDS:
