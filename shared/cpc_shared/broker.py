@@ -6,8 +6,34 @@ from collections.abc import Sequence
 from typing import Any
 
 from faststream.kafka import KafkaBroker
+from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 
 from cpc_shared.settings import ServiceSettings
+
+
+def kafka_security(settings: ServiceSettings) -> BaseSecurity | None:
+    """The TLS and SASL settings (CPC_KAFKA_SECURITY_PROTOCOL and friends) as FastStream's security object;
+    None for PLAINTEXT, the local stack's."""
+    protocol = settings.kafka_security_protocol
+    if protocol == "PLAINTEXT":
+        return None
+    ssl_context = None
+    if protocol in ("SSL", "SASL_SSL"):
+        from aiokafka.helpers import create_ssl_context
+
+        ssl_context = create_ssl_context(
+            cafile=settings.kafka_ssl_cafile, certfile=settings.kafka_ssl_certfile, keyfile=settings.kafka_ssl_keyfile
+        )
+    if protocol == "SSL":
+        return BaseSecurity(ssl_context=ssl_context, use_ssl=True)
+    username = settings.kafka_sasl_username or ""
+    password = settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else ""
+    use_ssl = protocol == "SASL_SSL"
+    if settings.kafka_sasl_mechanism == "SCRAM-SHA-256":
+        return SASLScram256(username, password, ssl_context=ssl_context, use_ssl=use_ssl)
+    if settings.kafka_sasl_mechanism == "PLAIN":
+        return SASLPlaintext(username, password, ssl_context=ssl_context, use_ssl=use_ssl)
+    return SASLScram512(username, password, ssl_context=ssl_context, use_ssl=use_ssl)
 
 
 def make_broker(settings: ServiceSettings, client_id: str, middlewares: Sequence[Any] = ()) -> KafkaBroker:
@@ -18,4 +44,6 @@ def make_broker(settings: ServiceSettings, client_id: str, middlewares: Sequence
         enable_idempotence=True,
         client_id=client_id,
         middlewares=tuple(middlewares),
+        security=kafka_security(settings),
+        allow_auto_create_topics=settings.kafka_create_topics,
     )

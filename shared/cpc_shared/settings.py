@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cpc_shared.clock import Clock, OffsetClock, OffsetFileClock, SystemClock
@@ -21,6 +21,28 @@ class ServiceSettings(BaseSettings):
         description="Comma-separated Kafka bootstrap servers.",
         examples=["kafka-0.kafka:9092"],
     )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", description="How the services talk to Kafka: in the clear (the local stack), over TLS, with a SASL "
+        "login, or both (a Strimzi listener with `tls: true` and `authentication: scram-sha-512`: SASL_SSL).",
+        examples=["PLAINTEXT", "SASL_SSL"])
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = Field(
+        "SCRAM-SHA-512", description="The SASL mechanism (SASL_PLAINTEXT, SASL_SSL); Strimzi's KafkaUser is SCRAM-SHA-512.",
+        examples=["SCRAM-SHA-512"])
+    kafka_sasl_username: str | None = Field(
+        None, description="The SASL user name (the KafkaUser's name under Strimzi).", examples=["cpc-scheduling"])
+    kafka_sasl_password: SecretStr | None = Field(
+        None, description="The SASL password (the `password` key of the Secret Strimzi writes for the KafkaUser).")
+    kafka_ssl_cafile: str | None = Field(
+        None, description="PEM file of the CA that signed the brokers' certificates (SSL, SASL_SSL); without it, the "
+        "system's CAs.", examples=["/etc/cpc/kafka-ca/ca.crt"])
+    kafka_ssl_certfile: str | None = Field(
+        None, description="PEM client certificate, for mutual TLS (SSL).", examples=["/etc/cpc/kafka-user/user.crt"])
+    kafka_ssl_keyfile: str | None = Field(
+        None, description="PEM private key of the client certificate.", examples=["/etc/cpc/kafka-user/user.key"])
+    kafka_create_topics: bool = Field(
+        True, description="Whether each consumer creates its topic at start if missing (FastStream's default). Turn it off "
+        "where the topics are provisioned elsewhere (Strimzi's KafkaTopic resources): the services' Kafka users may not "
+        "create topics.", examples=[False])
     mongodb_url: str = Field(
         "mongodb://127.0.0.1:37017/",
         validation_alias=AliasChoices("MONGODB_URL", "CPC_MONGODB_URL"),
@@ -60,6 +82,15 @@ class ServiceSettings(BaseSettings):
     outbox_sweep_seconds: float = Field(
         15.0, gt=0, description="How often the outbox relay looks through every document for unsent events (it is "
         "told of each write as it happens; the sweep finds what a crashed replica left).")
+
+    @model_validator(mode="after")
+    def _kafka_login_complete(self) -> ServiceSettings:
+        if self.kafka_security_protocol.startswith("SASL_") and not (self.kafka_sasl_username and self.kafka_sasl_password):
+            raise ValueError(f"CPC_KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs CPC_KAFKA_SASL_USERNAME "
+                             "and CPC_KAFKA_SASL_PASSWORD")
+        if bool(self.kafka_ssl_certfile) != bool(self.kafka_ssl_keyfile):
+            raise ValueError("CPC_KAFKA_SSL_CERTFILE and CPC_KAFKA_SSL_KEYFILE go together")
+        return self
 
     def database_name(self, service: str) -> str:
         return f"{self.database_prefix}_{service}"
