@@ -181,6 +181,12 @@ async def test_report_requests_reach_the_agency_once(partners: Partners) -> None
                                            "cpc.partner.AgencyReportWithdrawn.v1"]
     assert {e["topic"] for e in events} == {"partner.agency.health"}
     assert events[0]["data"]["short_notice"] is True
+    # another agency's report for the same conference, due at the same time: events of their own, ids of their own
+    await handlers.report_requested(requested.model_copy(update={"report_id": "R2", "agency": "police"}), partners)
+    await handlers.report_withdrawn(ReportWithdrawn(conference_id="CPC-1", report_id="R2", agency="police",
+                                                    due_at=requested.due_at), partners)
+    ids = [e["id"] for e in published(partners)]
+    assert len(ids) == 5 == len(set(ids))
 
 
 async def test_every_event_published_is_valid_by_its_own_model(partners: Partners) -> None:

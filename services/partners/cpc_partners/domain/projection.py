@@ -49,7 +49,9 @@ class Council(BaseModel):
 
 
 class Translator(Aggregate):
-    """An aggregate whose recorded events are partner events (on the partner topics, with their own keys)."""
+    """An aggregate whose recorded events are partner events (on the partner topics, with their own keys). An event's
+    id comes from its type, key and cause: the cause names whatever tells apart two events of one type with one key
+    (the agency, the report), since consumers handle an id once."""
 
     collection: ClassVar[str]
 
@@ -249,7 +251,7 @@ class Report(Translator):
         self.requested_due = due
         self.publish(AgencyReportRequested(agency=event.agency, conference_id=event.conference_id, report_id=event.report_id,
                                            due_at=event.due_at, conference_starts_at=event.conference_starts_at,
-                                           short_notice=event.short_notice), at=at, cause=f"requested|{due}")
+                                           short_notice=event.short_notice), at=at, cause=f"requested|{self.id}|{due}")
         return True
 
     def overdue(self, event: ReportOverdue, at: datetime) -> bool:
@@ -258,7 +260,7 @@ class Report(Translator):
             return False
         self.overdue_for = due
         self.publish(AgencyReportOverdue(agency=event.agency, conference_id=event.conference_id, report_id=event.report_id,
-                                         due_at=event.due_at), at=at, cause=f"overdue|{due}")
+                                         due_at=event.due_at), at=at, cause=f"overdue|{self.id}|{due}")
         return True
 
     def withdraw(self, event: ReportWithdrawn, at: datetime) -> bool:
@@ -266,5 +268,5 @@ class Report(Translator):
             return False
         self.withdrawn = True
         self.publish(AgencyReportWithdrawn(agency=event.agency, conference_id=event.conference_id, report_id=event.report_id),
-                     at=at, cause="withdrawn")
+                     at=at, cause=f"withdrawn|{self.id}")
         return True
