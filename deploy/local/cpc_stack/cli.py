@@ -122,10 +122,11 @@ def replay_dlq(topic: Annotated[str, typer.Argument(help="e.g. casemgmt.events")
 
 @app.command()
 def asyncapi() -> None:
-    """Write the AsyncAPI event catalogue to docs/asyncapi/catalogue.json."""
-    from cpc_stack.docs import write_catalogue
+    """Write the AsyncAPI event catalogues: docs/asyncapi/catalogue.json (every event) and partners.json (the
+    public partner topics), and a schema snapshot for each new partner event version."""
+    from cpc_stack.docs import PARTNERS_PATH, write_catalogue
 
-    console.print(f"wrote {write_catalogue()}")
+    console.print(f"wrote {write_catalogue()} and {PARTNERS_PATH}")
 
 
 @app.command()

@@ -183,7 +183,6 @@ AGENCY_EVENTS: list[type[PartnerEvent]] = [AgencyInvited, AgencyInvitationWithdr
                                            AgencyReportOverdue, AgencyReportWithdrawn, ConferenceOutcome]
 PARTNER_EVENTS: dict[str, type[PartnerEvent]] = {model.type: model for model in CPIS_EVENTS + AGENCY_EVENTS}
 
-_T0 = datetime.fromisoformat("2026-11-10T09:30:00+00:00")
 EXAMPLES: dict[str, dict[str, Any]] = {
     ChildProtectionPlanStarted.type: {
         "subject_id": "CH-00042", "child_id": "CH-00042", "unborn": False, "expected_birth_month": None,
@@ -195,16 +194,16 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "conference_id": "CPC-91B0C3D4E5", "plan_start_date": "2026-11-10", "plan_end_date": "2027-05-12"},
     AgencyInvited.type: {
         "agency": "police", "conference_id": "CPC-7F3A2B19C0", "case_id": "CASE-00042", "conference_type": "initial",
-        "version": 1, "starts_at": _T0.isoformat(), "ends_at": "2026-11-10T11:30:00+00:00",
+        "version": 1, "starts_at": "2026-11-10T09:30:00Z", "ends_at": "2026-11-10T11:30:00Z",
         "attendance_mode": "hybrid", "office_id": "GL-GLOUCESTER", "participant_ids": ["CASE-00042-POL"]},
     AgencyInvitationWithdrawn.type: {
         "agency": "police", "conference_id": "CPC-7F3A2B19C0", "reason": "conference_cancelled"},
     AgencyReportRequested.type: {
         "agency": "health", "conference_id": "CPC-7F3A2B19C0", "report_id": "RPT-5D2C1B0A", "due_at":
-        "2026-11-05T09:30:00+00:00", "conference_starts_at": _T0.isoformat(), "short_notice": False},
+        "2026-11-05T09:30:00Z", "conference_starts_at": "2026-11-10T09:30:00Z", "short_notice": False},
     AgencyReportOverdue.type: {
         "agency": "health", "conference_id": "CPC-7F3A2B19C0", "report_id": "RPT-5D2C1B0A",
-        "due_at": "2026-11-05T09:30:00+00:00"},
+        "due_at": "2026-11-05T09:30:00Z"},
     AgencyReportWithdrawn.type: {
         "agency": "health", "conference_id": "CPC-7F3A2B19C0", "report_id": "RPT-5D2C1B0A"},
     ConferenceOutcome.type: {
