@@ -1,4 +1,5 @@
-"""The partner catalogue is a valid AsyncAPI 3.0 document by AsyncAPI's own parser (Node, installed on demand)."""
+"""The partner catalogue is a valid AsyncAPI 3.0 document by AsyncAPI's own parser, and renders as HTML with its
+generator (Node packages, installed on demand)."""
 
 import json
 
@@ -24,3 +25,12 @@ def test_the_parser_would_catch_a_broken_catalogue(tmp_path):
     broken.write_text(json.dumps(document))
     verdict = parse_asyncapi(broken)
     assert not verdict["valid"] or any(d["severity"] == "error" for d in verdict["diagnostics"])
+
+
+def test_the_partner_catalogue_renders_as_a_page_partners_can_read(tmp_path):
+    from cpc_stack.node import render_html
+
+    page = render_html(PARTNERS_PATH, tmp_path).read_text()
+    for words in ("partner.cpis.plans", "partner.agency.{agency}", "cpc.partner.ChildProtectionPlanStarted.v1",
+                  "cpc.partner.AgencyInvited.v1", "scramSha512", "subject_id"):
+        assert words in page, words

@@ -129,6 +129,15 @@ def asyncapi() -> None:
     console.print(f"wrote {write_catalogue()} and {PARTNERS_PATH}")
 
 
+@app.command("partner-docs")
+def partner_docs() -> None:
+    """Render the partner catalogue as docs/asyncapi/partners.html (AsyncAPI's generator and HTML template)."""
+    from cpc_stack.docs import PARTNERS_PATH
+    from cpc_stack.node import render_html
+
+    console.print(f"wrote {render_html(PARTNERS_PATH, PARTNERS_PATH.parent)}")
+
+
 @app.command()
 def token(
     role: Annotated[str, typer.Option(help="chair, coordinator, manager or agency")] = "coordinator",
