@@ -22,7 +22,7 @@ from cpc_stack import casemgmt, infra, services
 from cpc_stack.observe import Watcher
 from cpc_stack.paths import RUN
 
-ALL_TOPICS = [name for topic in Topics.ALL for name in (topic, Topics.dead_letter(topic))]
+ALL_TOPICS = Topics.created()
 
 
 @pytest.fixture(scope="session")

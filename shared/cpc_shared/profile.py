@@ -190,6 +190,8 @@ class Policy(_Strict):
 
 class Profile(_Strict):
     council: str
+    council_id: str | None = Field(None, description="the local authority's code (ONS GSS), for partner systems",
+                                   examples=["E10000013"])
     timezone: str = "Europe/London"
     working_hours: WorkingHours
     conference_minutes: dict[Literal["initial", "review", "transfer_in", "pre_birth"], int]

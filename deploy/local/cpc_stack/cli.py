@@ -122,10 +122,20 @@ def replay_dlq(topic: Annotated[str, typer.Argument(help="e.g. casemgmt.events")
 
 @app.command()
 def asyncapi() -> None:
-    """Write the AsyncAPI event catalogue to docs/asyncapi/catalogue.json."""
-    from cpc_stack.docs import write_catalogue
+    """Write the AsyncAPI event catalogues: docs/asyncapi/catalogue.json (every event) and partners.json (the
+    public partner topics), and a schema snapshot for each new partner event version."""
+    from cpc_stack.docs import PARTNERS_PATH, write_catalogue
 
-    console.print(f"wrote {write_catalogue()}")
+    console.print(f"wrote {write_catalogue()} and {PARTNERS_PATH}")
+
+
+@app.command("partner-docs")
+def partner_docs() -> None:
+    """Render the partner catalogue as docs/asyncapi/partners.html (AsyncAPI's generator and HTML template)."""
+    from cpc_stack.docs import PARTNERS_PATH
+    from cpc_stack.node import render_html
+
+    console.print(f"wrote {render_html(PARTNERS_PATH, PARTNERS_PATH.parent)}")
 
 
 @app.command()

@@ -221,7 +221,7 @@ async def _ensure_topics(bootstrap: str, recreate: bool) -> None:
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
     from cpc_shared.contracts import Topics
 
-    wanted = [name for topic in Topics.ALL for name in (topic, Topics.dead_letter(topic))]
+    wanted = Topics.created()
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:

@@ -1,4 +1,4 @@
-"""The four services, each a separate process with its own health endpoints; more replicas on request."""
+"""The five services, each a separate process with its own health endpoints; more replicas on request."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import urllib.request
 from cpc_stack import infra, processes
 from cpc_stack.paths import PORT_OFFSET, REPO
 
-SERVICES = {name: port + PORT_OFFSET for name, port in {"scheduling": 8101, "rooms": 8102, "reports": 8103, "notifications": 8104}.items()}
+SERVICES = {name: port + PORT_OFFSET for name, port in {"scheduling": 8101, "rooms": 8102, "reports": 8103, "notifications": 8104,
+                                                              "partners": 8105}.items()}
 REPLICA_PORT_BASE = 8110 + PORT_OFFSET  # replica 2 of rooms: 8112; replica 3: 8113 ...
 
 

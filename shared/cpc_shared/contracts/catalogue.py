@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from cpc_shared.contracts import inbound, outbound
+from cpc_shared.contracts import inbound, outbound, partner
 
 
 class Topics:
@@ -15,6 +15,18 @@ class Topics:
     NOTIFICATIONS = "cpc.notifications"
 
     ALL = (CASEMGMT, CONFERENCES, ROOMS, REPORTS, NOTIFICATIONS)
+    # Public topics for partner systems (contracts/partner.py): nothing inside reads them, so no dead-letter twins.
+    PARTNER_CPIS = partner.CPIS_TOPIC
+    PARTNERS = partner.PARTNER_TOPICS
+
+    @staticmethod
+    def created() -> list[str]:
+        """Every topic the system needs: the internal ones with their dead-letter twins, and the partners'."""
+        return [name for topic in Topics.ALL for name in (topic, Topics.dead_letter(topic))] + list(Topics.PARTNERS)
+
+    @staticmethod
+    def partner_agency(agency: str) -> str:
+        return partner.agency_topic(agency)
 
     @staticmethod
     def dead_letter(topic: str) -> str:

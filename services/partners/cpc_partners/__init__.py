@@ -1,0 +1,1 @@
+"""Partners: translates the internal events into the published language partner systems subscribe to."""

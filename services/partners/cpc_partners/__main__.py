@@ -1,0 +1,3 @@
+from cpc_partners.app import build
+
+build().run()
