@@ -1,5 +1,6 @@
 """The chart's environment runs: each Deployment's container env, as `helm template` renders it with the default
-values, starts its service on the local stack, and a conference request flows to ConferenceScheduled.
+values, starts its service on the local stack, and a conference request flows to ConferenceScheduled and on to the
+partner topics (each invited agency's AgencyInvited).
 
 Only what must be local is overridden: the broker and store addresses (and the store's semantics, FerretDB here),
 the mail server, the ports and bind address, the database prefix (this test's own), and the profile's path (the
@@ -13,6 +14,7 @@ import urllib.request
 import uuid
 
 import pytest
+from cpc_shared.contracts import Topics
 from cpc_stack import casemgmt, k8s, processes, services
 from cpc_stack.observe import Watcher
 from cpc_stack.paths import PORT_OFFSET, REPO
@@ -79,8 +81,18 @@ async def test_every_deployment_env_starts_its_service_and_a_request_is_schedule
             await casemgmt.publish(stack.kafka, [("casemgmt.ConferenceRequested.v1", request)])
             assert await watcher.until(
                 lambda: bool(watcher.of_type("cpc.ConferenceScheduled.v1", request_id=request["request_id"])), 60), "not scheduled"
-        with MongoClient(stack.mongodb) as client:  # scheduled by the chart's processes, in their own database
+            conference = watcher.of_type("cpc.ConferenceScheduled.v1", request_id=request["request_id"])[0].data
+            cid = conference["conference_id"]
+            agencies = {i["agency"] for i in conference["invitees"] if i.get("agency") and i["role"] not in ("parent", "child")}
+            assert agencies
+
+            def invited() -> set[str]:
+                return {s.topic for s in watcher.of_type("cpc.partner.AgencyInvited.v1", conference_id=cid)}
+
+            assert await watcher.until(lambda: invited() == {Topics.partner_agency(a) for a in agencies}, 30), invited()
+        with MongoClient(stack.mongodb) as client:  # scheduled by the chart's processes, in their own databases
             assert client[f"{prefix}_scheduling"]["conferences"].count_documents({"case_id": request["case_id"]}) == 1
+            assert client[f"{prefix}_partners"]["conferences"].count_documents({"_id": cid}) == 1
     finally:
         processes.stop_all(names)
         if were_running:
