@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from cpc_shared.profile import load_profile
 from cpc_stack import eventlog, services
-from cpc_stack.conferences import show
+from cpc_stack.conferences import load, show
 from cpc_stack.paths import REPO
 from cpc_stack.simulation.run import simulate_and_report
 from playwright.async_api import async_playwright
@@ -144,6 +144,15 @@ def test_the_conferences_command_reads_a_finished_simulation(simulation):
     assert show(console, "127.0.0.1:1", prefix, held.id, set(), 5)
     shown = console.export_text()
     assert f"{held.id}" in shown and "held" in shown and f"outcome recorded: held on {held.held_on}" in shown
+
+
+def test_the_conferences_command_leaves_the_simulations_out_of_the_topics(simulation, stack):
+    """On the topics, a simulation's conferences would mix with the local services' (and another run's, with
+    the same ids): `./dev conferences` leaves out what was published while a simulation ran."""
+    record = simulation.page.with_suffix("").with_suffix(".events.jsonl")
+    assert eventlog.published_between(record), "the record keeps when its events were published"
+    _, local = load("local", stack.kafka)
+    assert not set(local.conferences) & set(eventlog.fold(simulation.events).conferences)
 
 
 async def test_the_report_agrees_with_the_topics(simulation):

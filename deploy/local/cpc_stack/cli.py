@@ -99,7 +99,7 @@ def bench(
 @app.command("conferences")
 def show_conferences(
     conference_id: Annotated[str | None, typer.Argument(help="one conference: its history, reports and messages")] = None,
-    run: Annotated[str, typer.Option(help="'local' (every event the topics hold), 'latest' (the newest simulation's "
+    run: Annotated[str, typer.Option(help="'local' (the topics, less the simulations' events), 'latest' (the newest simulation's "
                                           "record) or a simulation such as cpc_sim_20261123174517")] = "local",
     status: Annotated[list[str] | None, typer.Option(help="only these states, e.g. scheduled, held, cancelled")] = None,
     limit: Annotated[int, typer.Option(min=1, help="at most this many rows, soonest first")] = 50,

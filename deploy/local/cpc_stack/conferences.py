@@ -1,9 +1,9 @@
 """The state of conferences, read from the event log: for the people who run the system.
 
 `./dev conferences` lists them; with a conference id it shows one: its history, its reports and its messages.
-It reads what the services published, never their databases: the topics from their beginning (every run
-on this stack, simulations included), or one simulation's record kept beside its report (`--run latest`,
-or the run's name), which stays readable when the services are stopped. Only ids, times, places and
+It reads what the services published, never their databases: the topics from their beginning (less what
+the simulations published: their conferences share ids from one run to the next), or one simulation's
+record kept beside its report (`--run latest`, or the run's name), readable when the services are stopped. Only ids, times, places and
 states are shown: the events carry no names or contact details.
 """
 
@@ -27,10 +27,15 @@ from cpc_stack.paths import RUN
 REPORTS = RUN / "reports"
 
 
-def simulation_record(run: str, reports: Path = REPORTS) -> Path:
+def simulation_records(reports: Path = REPORTS) -> list[Path]:
+    """The simulations' records of events, oldest first."""
+    return sorted(reports.glob("*.events.jsonl"), key=lambda path: path.stat().st_mtime) if reports.is_dir() else []
+
+
+def simulation_record(run: str) -> Path:
     """`latest`: the newest simulation's record; else the one of that run (its database prefix, as the
     simulation prints it, or its report's name)."""
-    records = sorted(reports.glob("*.events.jsonl"), key=lambda path: path.stat().st_mtime) if reports.is_dir() else []
+    records = simulation_records()
     if run == "latest":
         if not records:
             raise LookupError("no simulation has run on this stack yet: `./dev simulate` runs one")
@@ -46,7 +51,9 @@ def simulation_record(run: str, reports: Path = REPORTS) -> Path:
 def load(run: str, kafka: str) -> tuple[str, eventlog.EventLog]:
     """Where the events came from, and what they say."""
     if run == "local":
-        return f"the topics at {kafka}", eventlog.fold(asyncio.run(eventlog.read_topics(kafka)))
+        # While a simulation runs, its services alone publish: what was published then is the simulation's.
+        simulations = [period for record in simulation_records() if (period := eventlog.published_between(record))]
+        return f"the topics at {kafka}", eventlog.fold(asyncio.run(eventlog.read_topics(kafka, leave_out=simulations)))
     record = simulation_record(run)
     return record.name.removesuffix(".events.jsonl"), eventlog.fold(eventlog.load(record))
 

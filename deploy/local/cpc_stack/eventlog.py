@@ -28,7 +28,7 @@ ARRANGED = ("cpc.ConferenceScheduled.v1", "cpc.ConferenceRescheduled.v1")
 
 def as_events(seen: Iterable[Seen]) -> list[dict[str, Any]]:
     return [{"topic": s.topic, "type": s.type, "key": s.key, "id": s.headers.get("ce_id"),
-             "time": s.headers.get("ce_time"), "data": s.data} for s in seen]
+             "time": s.headers.get("ce_time"), "published": s.published, "data": s.data} for s in seen]
 
 
 def write(events: list[dict[str, Any]], path: Path) -> None:
@@ -39,8 +39,18 @@ def load(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-async def read_topics(bootstrap: str, topics: Iterable[str] = Topics.ALL) -> list[dict[str, Any]]:
-    """Every record the topics hold now, from their beginning, in each partition's order."""
+def published_between(path: Path) -> tuple[int, int] | None:
+    """When the events of a record were published (Kafka's milliseconds), from its first and last lines."""
+    lines = [line for line in path.read_text().splitlines() if line.strip()]
+    times = [json.loads(line).get("published") for line in (lines[:1] + lines[-1:])]
+    return (min(times), max(times)) if times and None not in times else None
+
+
+async def read_topics(bootstrap: str, topics: Iterable[str] = Topics.ALL,
+                      leave_out: Iterable[tuple[int, int]] = ()) -> list[dict[str, Any]]:
+    """Every record the topics hold now, from their beginning, in each partition's order; but those
+    published within the `leave_out` periods (Kafka's milliseconds, both ends included)."""
+    periods = list(leave_out)
     ends = {tp: end for tp, end in (await end_offsets(bootstrap, list(topics))).items() if end > 0}
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
@@ -57,7 +67,7 @@ async def read_topics(bootstrap: str, topics: Iterable[str] = Topics.ALL) -> lis
                     del left[partition]
     finally:
         await consumer.stop()
-    return as_events(seen)
+    return as_events(s for s in seen if not any(first <= (s.published or 0) <= last for first, last in periods))
 
 
 @dataclass
@@ -157,15 +167,18 @@ class EventLog:
     conferences: dict[str, Conference] = field(default_factory=dict)  # those scheduling published about
     bookings: dict[str, Booking] = field(default_factory=dict)  # every room held, by booking id
 
+    expired: set[str] = field(default_factory=set)  # holds that ran out before scheduling confirmed them
+
     def booked(self) -> list[Booking]:
         """The rooms booked at the end: each the booking of a conference's newest arrangements (scheduling
-        confirms it, and rooms then releases the conference's other holds), unless the conference was cancelled."""
-        found = []
-        for conference in self.conferences.values():
-            booking_id = conference.get("booking_id")
-            if booking_id in self.bookings and conference.status not in ("cancelled", "informal_review_held"):
-                found.append(self.bookings[booking_id])
-        return found
+        confirms it, and rooms then releases the conference's other holds), unless the conference was cancelled.
+        A hold that ran out is booked again when confirmed if its room is still free; rooms publishes nothing
+        when it is not, so one that overlaps another booking of its room is taken to have lost it."""
+        found = [self.bookings[c.get("booking_id")] for c in self.conferences.values()
+                 if c.get("booking_id") in self.bookings and c.status not in ("cancelled", "informal_review_held")]
+        return [b for b in found if b.booking_id not in self.expired or not any(
+            other is not b and other.room_id == b.room_id and other.starts_at < b.ends_at and b.starts_at < other.ends_at
+            for other in found)]
 
 
 def fold(events: Iterable[dict[str, Any]]) -> EventLog:
@@ -279,6 +292,8 @@ def _room_event(log: EventLog, conference: Conference, kind: str, data: dict[str
             conference.planning = "scheduled"  # no room for the move: the conference stays as it was
         conference.history.append((at, f"no room: {data['reason']}"))
     elif kind == "cpc.RoomReleased.v1":
+        if data.get("reason") == "hold_expired":
+            log.expired.add(data["booking_id"])
         conference.history.append((at, f"room {data['room_id']} released ({data.get('reason')})"))
 
 

@@ -20,6 +20,7 @@ class Seen:
     key: str | None
     headers: dict[str, str]
     data: Any
+    published: int | None = None  # the record's Kafka timestamp, in milliseconds
 
 
 def decoded(record: ConsumerRecord) -> Seen:
@@ -28,7 +29,8 @@ def decoded(record: ConsumerRecord) -> Seen:
         data = json.loads(record.value) if record.value else None
     except ValueError:
         data = record.value
-    return Seen(record.topic, headers.get("ce_type", ""), record.key.decode() if record.key else None, headers, data)
+    return Seen(record.topic, headers.get("ce_type", ""), record.key.decode() if record.key else None, headers, data,
+                record.timestamp)
 
 
 async def end_offsets(bootstrap: str, topics: list[str]) -> dict[TopicPartition, int]:
