@@ -1,4 +1,4 @@
-"""`./dev conferences`: the operations team reads the state of conferences from the services' stores."""
+"""`./dev conferences`: the operations team reads the state of conferences from the events the services published."""
 
 from __future__ import annotations
 
@@ -23,27 +23,29 @@ async def cli(*args: str) -> tuple[int, str]:
 
 
 async def test_the_conferences_command_lists_and_shows_a_conference_without_personal_data(
-        running_services, watcher, database_prefix):
+        running_services, watcher):
     request, conference = await scheduled_with_invitations(watcher, running_services)
     cid = conference["conference_id"]
 
-    code, listed = await cli("conferences", "--run", database_prefix, "--limit", "100000")
+    code, listed = await cli("conferences", "--limit", "100000")  # every event on the topics
     assert code == 0, listed
     row = next(line for line in listed.splitlines() if line.strip().startswith(cid))
     assert "initial" in row and "scheduled" in row and conference["room_id"] in row and conference["chair_id"] in row
     sent = int(re.search(r"(\d+) sent", row).group(1))
     assert sent >= len(request["participants"])  # the invitations, and any report requests already out
 
-    code, shown = await cli("conferences", cid, "--run", database_prefix)
+    code, shown = await cli("conferences", cid)
     assert code == 0, shown
-    assert "History:" in shown and "requested" in shown and "scheduled" in shown
+    assert "History:" in shown and "requested (initial)" in shown and "scheduled" in shown
     assert conference["statutory_deadline"] in shown and "on time" in shown
     for participant in request["participants"]:
         assert participant["participant_id"] in shown  # each recipient, by id
         assert participant["name"] not in shown and participant.get("email", "@@") not in shown
 
     code, refused = await cli("conferences", "--run", "cpc_no_such_run")
-    assert code == 1 and "no databases cpc_no_such_run_*" in refused
+    assert code == 1 and "no simulation cpc_no_such_run" in refused
+    code, refused = await cli("conferences", "CPC-NO-SUCH-ONE")
+    assert code == 1 and "no conference CPC-NO-SUCH-ONE" in refused
 
 
 async def scheduled_with_invitations(watcher, endpoints):

@@ -1,5 +1,6 @@
 """The main job on the real stack: a simulated fortnight, and a report whose figures agree with what the
-services' own stores and the topics hold, drawn by a real browser."""
+services' own stores and the topics hold, drawn by a real browser. The report and `./dev conferences` read
+the event log alone; the stores are read here only, to check it against them."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from cpc_shared.profile import load_profile
-from cpc_stack import services
+from cpc_stack import eventlog, services
+from cpc_stack.conferences import load, show
 from cpc_stack.paths import REPO
 from cpc_stack.simulation.run import simulate_and_report
 from playwright.async_api import async_playwright
@@ -100,6 +102,57 @@ async def test_the_report_counts_what_the_scheduling_store_holds(simulation, sta
     assert any(kind == "initial" and held for _, kind, _, held in counted), "initial conferences were held"
     assert simulation.figures["by_kind"] == _census(counted)
     assert sum(m["count"] for m in simulation.figures["messages"]) == len(sent)
+
+
+async def test_the_event_log_tells_what_each_services_store_holds(simulation, stack):
+    """Conferences' states, the rooms booked, reports' states and the messages sent, folded from the events
+    the run published, are what scheduling, rooms, reports and notifications stored."""
+    prefix, log = simulation.figures["database_prefix"], eventlog.fold(simulation.events)
+    assert simulation.figures["settled"] is True
+    client = AsyncMongoClient(stack.mongodb, tz_aware=True)
+    try:
+        conferences = await client[f"{prefix}_scheduling"]["conferences"].find({}, {"status": 1}).to_list()
+        booked = await client[f"{prefix}_rooms"]["bookings"].find({"status": "booked"}, {"_id": 1}).to_list()
+        reports = await client[f"{prefix}_reports"]["reports"].find(
+            {}, {"status": 1, "late": 1, "due_at": 1, "agency": 1}).to_list()
+        sent = await client[f"{prefix}_notifications"]["messages"].find({"status": "sent"}, {"channel": 1}).to_list()
+    finally:
+        await client.close()
+    assert {cid: c.status for cid, c in log.conferences.items()} == {c["_id"]: c["status"] for c in conferences}
+    assert simulation.figures["conferences_in_store"] == len(conferences)
+    assert sorted(b.booking_id for b in log.booked()) == sorted(b["_id"] for b in booked)
+    assert booked, "rooms were booked"
+
+    def millis(at: datetime) -> datetime:  # the store keeps times to the millisecond
+        return at.replace(microsecond=at.microsecond // 1000 * 1000)
+
+    folded = {r.report_id: (r.agency, r.status, r.late if r.status == "submitted" else None, millis(r.due_at))
+              for c in log.conferences.values() for r in c.reports.values()}
+    assert folded == {r["_id"]: (r["agency"], r["status"], r.get("late") if r["status"] == "submitted" else None,
+                                 r["due_at"]) for r in reports}
+    assert Counter(m.channel for c in log.conferences.values() for m in c.messages.values() if m.status == "sent"
+                   ) == Counter(m["channel"] for m in sent)
+
+
+def test_the_conferences_command_reads_a_finished_simulation(simulation):
+    """The services are stopped after a run: `./dev conferences --run <the run>` reads its record of events."""
+    console = Console(record=True, width=250)
+    prefix, log = simulation.figures["database_prefix"], eventlog.fold(simulation.events)
+    assert show(console, "127.0.0.1:1", prefix, None, set(), 5)  # no broker needed
+    assert f"{len(log.conferences)} conferences in {simulation.page.stem}" in console.export_text()
+    held = next(c for c in log.conferences.values() if c.status == "held")
+    assert show(console, "127.0.0.1:1", prefix, held.id, set(), 5)
+    shown = console.export_text()
+    assert f"{held.id}" in shown and "held" in shown and f"outcome recorded: held on {held.held_on}" in shown
+
+
+def test_the_conferences_command_leaves_the_simulations_out_of_the_topics(simulation, stack):
+    """On the topics, a simulation's conferences would mix with the local services' (and another run's, with
+    the same ids): `./dev conferences` leaves out what was published while a simulation ran."""
+    record = simulation.page.with_suffix("").with_suffix(".events.jsonl")
+    assert eventlog.published_between(record), "the record keeps when its events were published"
+    _, local = load("local", stack.kafka)
+    assert not set(local.conferences) & set(eventlog.fold(simulation.events).conferences)
 
 
 async def test_the_report_agrees_with_the_topics(simulation):

@@ -99,15 +99,15 @@ def bench(
 @app.command("conferences")
 def show_conferences(
     conference_id: Annotated[str | None, typer.Argument(help="one conference: its history, reports and messages")] = None,
-    run: Annotated[str, typer.Option(help="'local' (the services `./dev up` starts), 'latest' (the newest "
-                                          "simulation) or a database prefix such as cpc_sim_20261123174517")] = "local",
+    run: Annotated[str, typer.Option(help="'local' (the topics, less the simulations' events), 'latest' (the newest simulation's "
+                                          "record) or a simulation such as cpc_sim_20261123174517")] = "local",
     status: Annotated[list[str] | None, typer.Option(help="only these states, e.g. scheduled, held, cancelled")] = None,
     limit: Annotated[int, typer.Option(min=1, help="at most this many rows, soonest first")] = 50,
 ) -> None:
-    """The state of conferences, from the services' own stores: when, where, on time, reports and messages."""
+    """The state of conferences, from the events the services published: when, where, on time, reports and messages."""
     from cpc_stack.conferences import show
 
-    if not show(console, infra.endpoints().mongodb, run, conference_id, set(status or ()), limit):
+    if not show(console, infra.endpoints().kafka, run, conference_id, set(status or ()), limit):
         raise typer.Exit(1)
 
 

@@ -1,192 +1,156 @@
-"""The state of conferences, read from the services' own stores: for the people who run the system.
+"""The state of conferences, read from the event log: for the people who run the system.
 
-`./dev conferences` lists them (the local services' databases, or a simulation's); with a conference id it
-shows one: its history, its reports and its messages. Only ids, times, places and states are shown: names
-and contact details stay sealed in notifications' store.
+`./dev conferences` lists them; with a conference id it shows one: its history, its reports and its messages.
+It reads what the services published, never their databases: the topics from their beginning (less what
+the simulations published: their conferences share ids from one run to the next), or one simulation's
+record kept beside its report (`--run latest`, or the run's name), readable when the services are stopped. Only ids, times, places and
+states are shown: the events carry no names or contact details.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
+from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from cpc_shared.settings import ServiceSettings
-from pymongo import AsyncMongoClient
-from pymongo.errors import ServerSelectionTimeoutError
+from aiokafka.errors import KafkaConnectionError
 from rich.console import Console
 from rich.table import Table
 
-LOCAL_PREFIX = ServiceSettings.model_fields["database_prefix"].default  # the services `./dev up` starts
-LONDON = ZoneInfo("Europe/London")
+from cpc_stack import eventlog
+from cpc_stack.eventlog import LONDON, NEVER, Conference
+from cpc_stack.paths import RUN
+
+REPORTS = RUN / "reports"
 
 
-@dataclass
-class Conference:
-    """One conference as the operations team sees it: scheduling's record, with reports' and messages' counts."""
-
-    record: dict[str, Any]
-    reports: Counter = field(default_factory=Counter)  # status -> count
-    messages: Counter = field(default_factory=Counter)  # status -> count
-
-    @property
-    def id(self) -> str:
-        return self.record["_id"]
-
-    @property
-    def on_time(self) -> bool | None:
-        """By the day it was held (the outcome's), else the day it is booked for."""
-        starts, deadline = self.record.get("starts_at"), self.record.get("statutory_deadline")
-        if starts is None or deadline is None or self.record.get("status") == "cancelled":
-            return None
-        held = date.fromisoformat(self.record["held_on"]) if self.record.get("held_on") else starts.astimezone(LONDON).date()
-        return held <= date.fromisoformat(deadline)
-
-    @property
-    def place(self) -> str:
-        if self.record.get("attendance_mode") == "virtual":
-            return "online"
-        return self.record.get("room_id") or self.record.get("office_id") or "-"
+def simulation_records(reports: Path = REPORTS) -> list[Path]:
+    """The simulations' records of events, oldest first."""
+    return sorted(reports.glob("*.events.jsonl"), key=lambda path: path.stat().st_mtime) if reports.is_dir() else []
 
 
-def report_state(report: dict[str, Any]) -> str:
-    """requested (not in yet), on time, late, or withdrawn (the conference was cancelled)."""
-    if report["status"] == "submitted":
-        return "late" if report.get("late") else "on time"
-    return report["status"]
-
-
-async def resolve_prefix(client: AsyncMongoClient, run: str) -> str:
-    """`local`: the services `./dev up` starts; `latest`: the newest simulation; else a database prefix."""
-    if run == "local":
-        return LOCAL_PREFIX
-    names = await client.list_database_names()
+def simulation_record(run: str) -> Path:
+    """`latest`: the newest simulation's record; else the one of that run (its database prefix, as the
+    simulation prints it, or its report's name)."""
+    records = simulation_records()
     if run == "latest":
-        runs = sorted({name.rsplit("_", 1)[0] for name in names if name.startswith("cpc_sim_")})
-        if not runs:
+        if not records:
             raise LookupError("no simulation has run on this stack yet: `./dev simulate` runs one")
-        return runs[-1]
-    if f"{run}_scheduling" not in names:
-        raise LookupError(f"no databases {run}_* on this stack")
-    return run
+        return records[-1]
+    for record in reversed(records):
+        name = record.name.removesuffix(".events.jsonl")
+        figures = record.with_name(f"{name}.figures.json")
+        if name == run or (figures.exists() and json.loads(figures.read_text()).get("database_prefix") == run):
+            return record
+    raise LookupError(f"no simulation {run} on this stack (`--run latest` reads the newest)")
 
 
-async def conferences(client: AsyncMongoClient, prefix: str, statuses: set[str] | None = None) -> list[Conference]:
-    """Every conference scheduling knows (in the given states), soonest first, with reports and messages counted."""
-    query = {"status": {"$in": sorted(statuses)}} if statuses else {}
-    records = await client[f"{prefix}_scheduling"]["conferences"].find(
-        query, {"outbox": 0, "history": 0, "invitees": 0, "candidates": 0}).to_list()
-    found = {record["_id"]: Conference(record) for record in records}
-    async for report in client[f"{prefix}_reports"]["reports"].find({}, {"conference_id": 1, "status": 1, "late": 1}):
-        if report["conference_id"] in found:
-            found[report["conference_id"]].reports[report_state(report)] += 1
-    async for message in client[f"{prefix}_notifications"]["messages"].find({}, {"conference_id": 1, "status": 1}):
-        if message["conference_id"] in found:
-            found[message["conference_id"]].messages[message["status"]] += 1
-    never = datetime.max.replace(tzinfo=LONDON)
-    return sorted(found.values(), key=lambda c: (c.record.get("starts_at") or never, c.id))
+def load(run: str, kafka: str) -> tuple[str, eventlog.EventLog]:
+    """Where the events came from, and what they say."""
+    if run == "local":
+        # While a simulation runs, its services alone publish: what was published then is the simulation's.
+        simulations = [period for record in simulation_records() if (period := eventlog.published_between(record))]
+        return f"the topics at {kafka}", eventlog.fold(asyncio.run(eventlog.read_topics(kafka, leave_out=simulations)))
+    record = simulation_record(run)
+    return record.name.removesuffix(".events.jsonl"), eventlog.fold(eventlog.load(record))
 
 
-async def one(client: AsyncMongoClient, prefix: str, conference_id: str) -> dict[str, Any]:
-    """One conference: scheduling's record and history, each report, each message (no personal data)."""
-    record = await client[f"{prefix}_scheduling"]["conferences"].find_one({"_id": conference_id}, {"outbox": 0})
-    if record is None:
-        raise LookupError(f"no conference {conference_id} in {prefix}_scheduling")
-    reports = await client[f"{prefix}_reports"]["reports"].find(
-        {"conference_id": conference_id}, {"agency": 1, "status": 1, "due_at": 1, "late": 1}).to_list()
-    messages = await client[f"{prefix}_notifications"]["messages"].find(
-        {"conference_id": conference_id}, {"recipient_id": 1, "purpose": 1, "channel": 1, "status": 1, "sent_at": 1}
-    ).to_list()
+def listing(log: eventlog.EventLog, statuses: set[str] | None = None) -> list[Conference]:
+    """Every conference scheduling published about (in the given states), soonest first."""
+    found = [c for c in log.conferences.values() if not statuses or c.status in statuses]
+    return sorted(found, key=lambda c: (c.starts_at or NEVER, c.id))
+
+
+def messages_by_recipient(conference: Conference) -> dict[str, list[str]]:
     by_recipient: dict[str, list[str]] = defaultdict(list)
-    never = datetime.max.replace(tzinfo=LONDON)
-    for message in sorted(messages, key=lambda m: (m.get("sent_at") or never, m["_id"])):
-        by_recipient[message["recipient_id"]].append(
-            f"{message['purpose']} {message['status']}" + (f" by {message['channel']}" if message.get("channel") else ""))
-    return {"conference": Conference(record), "history": record.get("history", []),
-            "reports": sorted(reports, key=lambda r: r["agency"]), "messages": dict(by_recipient)}
+    for message in sorted(conference.messages.values(),
+                          key=lambda m: (eventlog.parse_time(m.at) or NEVER, m.notification_id)):
+        by_recipient[message.recipient_id].append(f"{message.purpose} {message.status} by {message.channel}")
+    return dict(by_recipient)
 
 
 # What the command prints -------------------------------------------------------------------------
 
 
-def _when(value: datetime | None) -> str:
-    return value.astimezone(LONDON).strftime("%a %d %b %Y %H:%M") if value else "-"
+def _when(value: datetime | str | None) -> str:
+    at = eventlog.parse_time(value) if isinstance(value, str) else value
+    return at.astimezone(LONDON).strftime("%a %d %b %Y %H:%M") if at else "-"
 
 
 def _counts(counter: Counter) -> str:
     return ", ".join(f"{n} {state}" for state, n in sorted(counter.items())) or "-"
 
 
-async def _gather(mongodb: str, run: str, conference_id: str | None, statuses: set[str]) -> tuple[str, Any]:
-    client: AsyncMongoClient = AsyncMongoClient(mongodb, tz_aware=True, serverSelectionTimeoutMS=3000)
-    try:
-        prefix = await resolve_prefix(client, run)
-        if conference_id:
-            return prefix, await one(client, prefix, conference_id)
-        return prefix, await conferences(client, prefix, statuses)
-    finally:
-        await client.close()
-
-
-def show(console: Console, mongodb: str, run: str, conference_id: str | None, statuses: set[str], limit: int) -> bool:
+def show(console: Console, kafka: str, run: str, conference_id: str | None, statuses: set[str], limit: int) -> bool:
     """Print the conferences (or one); False, with the reason printed, when there is nothing to show."""
     try:
-        prefix, found = asyncio.run(_gather(mongodb, run, conference_id, statuses))
+        source, log = load(run, kafka)
     except LookupError as missing:
         console.print(f"[red]{missing.args[0]}[/red]")
         return False
-    except ServerSelectionTimeoutError:
-        console.print(f"[red]the store at {mongodb} does not answer: `./dev stack` starts it[/red]")
+    except KafkaConnectionError:
+        console.print(f"[red]Kafka at {kafka} does not answer: `./dev stack` starts it[/red]")
         return False
     if conference_id:
-        _print_one(console, prefix, found)
+        if conference_id not in log.conferences:
+            console.print(f"[red]no conference {conference_id} in {source}[/red]")
+            return False
+        _print_one(console, source, log.conferences[conference_id])
     else:
-        _print_list(console, prefix, found, limit)
+        _print_list(console, source, listing(log, statuses), limit)
     return True
 
 
-def _print_list(console: Console, prefix: str, found: list[Conference], limit: int) -> None:
-    states = Counter(c.record.get("status") for c in found)
-    late = [c for c in found if c.on_time is False]
-    console.print(f"{len(found)} conferences in {prefix}_*: {_counts(states)}; {len(late)} past their deadline")
+def _on_time(conference: Conference, *, long: bool = False) -> str:
+    on_time = conference.on_time(LONDON)
+    if on_time is None:
+        if not long:
+            return "-"
+        return "not held" if conference.status in ("cancelled", "informal_review_held") else "not yet placed"
+    if on_time:
+        return "on time" if long else "yes"
+    reason = conference.late_reason or "reason unknown"
+    return f"late: {reason}" if long else f"[red]no[/red] ({reason})"
+
+
+def _print_list(console: Console, source: str, found: list[Conference], limit: int) -> None:
+    states = Counter(c.status for c in found)
+    late = [c for c in found if c.on_time(LONDON) is False]
+    console.print(f"{len(found)} conferences in {source}: {_counts(states)}; {len(late)} past their deadline")
     table = Table("conference", "kind", "status", "starts", "place", "chair", "deadline", "on time", "reports",
                   "messages", box=None, header_style="bold")
     for conference in found[:limit]:
-        record = conference.record
-        table.add_row(conference.id, record.get("conference_type", "-"), record.get("status", "-"),
-                      _when(record.get("starts_at")), conference.place, record.get("chair_id") or "-",
-                      record.get("statutory_deadline") or "-",
-                      {True: "yes", False: f"[red]no[/red] ({record.get('late_reason') or 'reason unknown'})",
-                       None: "-"}[conference.on_time],
-                      _counts(conference.reports), _counts(conference.messages))
+        table.add_row(conference.id, conference.conference_type or "-", conference.status,
+                      _when(conference.starts_at), conference.place, conference.get("chair_id") or "-",
+                      conference.statutory_deadline or "-", _on_time(conference),
+                      _counts(Counter(r.state for r in conference.reports.values())),
+                      _counts(Counter(m.status for m in conference.messages.values())))
     console.print(table)
     if len(found) > limit:
         console.print(f"... and {len(found) - limit} more (--limit, --status)")
 
 
-def _print_one(console: Console, prefix: str, found: dict[str, Any]) -> None:
-    conference: Conference = found["conference"]
-    record = conference.record
-    console.print(f"[bold]{conference.id}[/bold] ({prefix}_*): {record.get('conference_type')} conference, "
-                  f"{record.get('status')}, version {record.get('version', '-')}, case {record.get('case_id')}")
-    console.print(f"  {_when(record.get('starts_at'))} to {_when(record.get('ends_at'))[-5:]}, {conference.place} "
-                  f"({record.get('attendance_mode', '-')}), chair {record.get('chair_id') or '-'}; "
-                  f"statutory deadline {record.get('statutory_deadline')}, "
-                  + {True: "on time", False: f"late: {record.get('late_reason') or 'reason unknown'}",
-                     None: "not held" if record.get("status") == "cancelled" else "not yet placed"}[conference.on_time])
+def _print_one(console: Console, source: str, conference: Conference) -> None:
+    console.print(f"[bold]{conference.id}[/bold] ({source}): {conference.conference_type} conference, "
+                  f"{conference.status}, version {conference.get('version') or '-'}, "
+                  f"case {conference.get('case_id') or '-'}")
+    console.print(f"  {_when(conference.starts_at)} to {_when(conference.ends_at)[-5:]}, {conference.place} "
+                  f"({conference.get('attendance_mode') or '-'}), chair {conference.get('chair_id') or '-'}; "
+                  f"statutory deadline {conference.statutory_deadline}, {_on_time(conference, long=True)}")
     console.print("History:")
-    for step in found["history"]:
-        console.print(f"  {_when(step.get('at'))}  {step.get('what')}")
+    for at, what in conference.history:
+        console.print(f"  {_when(at)}  {what}")
     console.print("Reports:")
-    for report in found["reports"]:
-        console.print(f"  {report['agency']:<20} {report_state(report):<10} due {_when(report.get('due_at'))}")
-    if not found["reports"]:
+    for report in sorted(conference.reports.values(), key=lambda r: r.agency):
+        console.print(f"  {report.agency:<20} {report.state:<10} due {_when(report.due_at)}")
+    if not conference.reports:
         console.print("  none requested")
     console.print("Messages, by recipient:")
-    for recipient, messages in found["messages"].items():
-        console.print(f"  {recipient:<24} {'; '.join(messages)}")
-    if not found["messages"]:
+    messages: dict[str, Any] = messages_by_recipient(conference)
+    for recipient, lines in messages.items():
+        console.print(f"  {recipient:<24} {'; '.join(lines)}")
+    if not messages:
         console.print("  none")

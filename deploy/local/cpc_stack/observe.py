@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
@@ -20,6 +20,17 @@ class Seen:
     key: str | None
     headers: dict[str, str]
     data: Any
+    published: int | None = None  # the record's Kafka timestamp, in milliseconds
+
+
+def decoded(record: ConsumerRecord) -> Seen:
+    headers = {k: (v or b"").decode(errors="replace") for k, v in (record.headers or ())}
+    try:
+        data = json.loads(record.value) if record.value else None
+    except ValueError:
+        data = record.value
+    return Seen(record.topic, headers.get("ce_type", ""), record.key.decode() if record.key else None, headers, data,
+                record.timestamp)
 
 
 async def end_offsets(bootstrap: str, topics: list[str]) -> dict[TopicPartition, int]:
@@ -78,14 +89,7 @@ class Watcher:
                 await asyncio.sleep(0.5)
                 continue
             for records in batch.values():
-                for r in records:
-                    headers = {k: (v or b"").decode(errors="replace") for k, v in (r.headers or ())}
-                    try:
-                        data = json.loads(r.value) if r.value else None
-                    except ValueError:
-                        data = r.value
-                    self.seen.append(Seen(r.topic, headers.get("ce_type", ""), r.key.decode() if r.key else None,
-                                          headers, data))
+                self.seen.extend(decoded(r) for r in records)
 
     def of_type(self, event_type: str, **fields: Any) -> list[Seen]:
         return [s for s in self.seen if s.type == event_type and isinstance(s.data, dict)

@@ -1,5 +1,5 @@
-"""The run's report: figures read from the services' own stores, a terminal summary, and an HTML page
-with charts (inline SVG: it opens anywhere, with nothing to fetch)."""
+"""The run's report: figures counted from the events the topics carried (never from a service's database),
+a terminal summary, and an HTML page with charts (inline SVG: it opens anywhere, with nothing to fetch)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 
 from cpc_scheduling.domain import census
 from cpc_shared.profile import Profile
-from pymongo import AsyncMongoClient
+
+from cpc_stack import eventlog
 
 NATIONAL_INITIAL_ON_TIME = 0.814  # England, 2024-25, Children in Need census
 MODES = ("in_person", "hybrid", "virtual")
@@ -65,56 +66,51 @@ def on_time_from_topics(events: list[dict[str, Any]], zone: ZoneInfo, start: dat
     return census.by_kind(found), late
 
 
-async def gather(mongodb_url: str, prefix: str, profile: Profile, start: date, days: int,
-                 events: list[dict[str, Any]]) -> dict[str, Any]:
-    """Every figure of the report: timeliness from the topics' record (`events`), the rest from the services'
-    databases."""
+def gather(profile: Profile, start: date, days: int, events: list[dict[str, Any]]) -> dict[str, Any]:
+    """Every figure of the report, from the events the topics carried (`eventlog`): conferences from
+    scheduling's, room bookings from rooms', reports' states from reports', messages from notifications'."""
     zone = ZoneInfo(profile.timezone)
-    client: AsyncMongoClient = AsyncMongoClient(mongodb_url, tz_aware=True)
-    try:
-        conferences = [c async for c in client[f"{prefix}_scheduling"]["conferences"].find({}, {"outbox": 0})]
-        bookings = [b async for b in client[f"{prefix}_rooms"]["bookings"].find({"status": "booked"}, {"outbox": 0})]
-        reports = [r async for r in client[f"{prefix}_reports"]["reports"].find({}, {"outbox": 0, "versions": 0})]
-        messages = [m async for m in client[f"{prefix}_notifications"]["messages"].find({}, {"outbox": 0})]
-    finally:
-        await client.close()
+    log = eventlog.fold(events)
     end = start + timedelta(days=days)
-    held = [c for c in conferences if c.get("starts_at") and c["status"] in ("scheduled", "held", "moving")
-            and start <= c["starts_at"].astimezone(zone).date() < end]
+    held = [c for c in log.conferences.values() if c.starts_at and c.status in ("scheduled", "held", "moving")
+            and start <= c.starts_at.astimezone(zone).date() < end]
     by_kind, late = on_time_from_topics(events, zone, start, end)
     per_office_day: dict[str, Counter[str]] = defaultdict(Counter)
     modes_by_day: dict[str, Counter[str]] = defaultdict(Counter)
     for c in held:
-        day = c["starts_at"].astimezone(zone).date().isoformat()
+        day = c.starts_at.astimezone(zone).date().isoformat()  # type: ignore[union-attr]
         per_office_day[c.get("office_id") or "online"][day] += 1
-        modes_by_day[day][c["attendance_mode"]] += 1
+        modes_by_day[day][c.get("attendance_mode")] += 1
     for n in range(days):  # every working day has its column, so a policy's first day shows even when empty
         if profile.calendar().is_working_day(start + timedelta(days=n)):
             modes_by_day[(start + timedelta(days=n)).isoformat()].update({})
     working_days = sum(1 for n in range(days) if (start + timedelta(days=n)).weekday() < 5)
+    bookings = log.booked()
     room_use = []
     for office in profile.offices:
         open_hours = (datetime.combine(date.min, office.opening_hours.end)
                       - datetime.combine(date.min, office.opening_hours.start)).seconds / 3600
         for room in office.rooms:
-            booked = sum((b["ends_at"] - b["starts_at"]).seconds / 3600 for b in bookings if b["room_id"] == room.id
-                         and start <= b["starts_at"].astimezone(zone).date() < end)
+            booked = sum((b.ends_at - b.starts_at).seconds / 3600 for b in bookings if b.room_id == room.id
+                         and start <= b.starts_at.astimezone(zone).date() < end)
             room_use.append({"room": f"{office.name.split(' district')[0]} · {room.name}",
                              "share": booked / (open_hours * working_days) if working_days else 0.0})
     report_states: dict[str, Counter[str]] = defaultdict(Counter)
-    now_reports = [r for r in reports if r["status"] != "withdrawn" and start <= r["due_at"].astimezone(zone).date() < end]
+    reports = [r for c in log.conferences.values() for r in c.reports.values()]
+    now_reports = [r for r in reports if r.status != "withdrawn" and start <= r.due_at.astimezone(zone).date() < end]
     # A report not in by the end is missing once it is two working days overdue; before that an agency that
     # sends late may still send it, so it is counted apart, as outstanding.
     calendar, last_day = profile.calendar(), end - timedelta(days=1)
     for r in now_reports:
-        if r["status"] == "submitted":
-            state = "late" if r.get("late") else "on_time"
-        elif calendar.working_days_between(r["due_at"].astimezone(zone).date(), last_day) >= MISSING_AFTER_WORKING_DAYS:
+        if r.status == "submitted":
+            state = "late" if r.late else "on_time"
+        elif calendar.working_days_between(r.due_at.astimezone(zone).date(), last_day) >= MISSING_AFTER_WORKING_DAYS:
             state = "missing"
         else:
             state = "outstanding"
-        report_states[r["agency"]][state] += 1
-    channels = Counter((m.get("channel", "none"), m["purpose"]) for m in messages if m["status"] == "sent")
+        report_states[r.agency][state] += 1
+    channels = Counter((m.channel, m.purpose) for c in log.conferences.values() for m in c.messages.values()
+                       if m.status == "sent")
     policy_switches = [(p.effective_from, p.attendance) for p in profile.policies if start < p.effective_from < end]
     return {"council": profile.council, "start": start.isoformat(), "days": days, "by_kind": by_kind,
             "per_office_day": {k: dict(v) for k, v in per_office_day.items()},
@@ -122,7 +118,7 @@ async def gather(mongodb_url: str, prefix: str, profile: Profile, start: date, d
             "reports": {k: dict(v) for k, v in report_states.items()},
             "messages": [{"channel": ch, "purpose": pu, "count": n} for (ch, pu), n in sorted(channels.items())],
             "policy_switches": [(d.isoformat(), dict(a)) for d, a in policy_switches], "late": late,
-            "conferences_in_store": len(conferences)}
+            "conferences_in_store": len(log.conferences)}  # every conference scheduling published about
 
 
 share = census.share_within_timescale
@@ -241,8 +237,7 @@ td, th {{ border: 1px solid #b1b4b6; padding: 2px 5px; text-align: center; }} .b
 <p class="big">{(share(initial) or 0):.0%} of initial conferences within 15 working days</p>
 <p>England, 2024-25: {NATIONAL_INITIAL_ON_TIME:.1%}. Counted as the Children in Need census counts: each conference
 by the day it was held, from the strategy discussion; one not held by a deadline that has passed counts as late;
-reconvened conferences apart. Timeliness is counted from the events the topics carried; the rest is read from the
-services' own stores.</p>
+reconvened conferences apart. Every figure is counted from the events the topics carried.</p>
 <h2>Held on time</h2>
 {_bars(timeliness, maximum=1.0, reference=("England, initial, 81.4%", NATIONAL_INITIAL_ON_TIME))}
 <h2>Conferences per office and day</h2>

@@ -14,10 +14,10 @@ from cpc_shared.profile import load_profile
 from rich.console import Console
 from rich.progress import Progress
 
-from cpc_stack import infra, services
+from cpc_stack import eventlog, infra, services
 from cpc_stack.paths import RUN
 from cpc_stack.simulation.report import gather, render_html, summary
-from cpc_stack.simulation.runner import Simulation, default_run, events_file
+from cpc_stack.simulation.runner import Simulation, default_run
 
 REPORTS = RUN / "reports"
 
@@ -47,22 +47,21 @@ def simulate_and_report(profile: str, days: int, seed: int, speed: float, start:
             watcher = asyncio.run(simulation.execute())
         finally:
             services.stop()
-    events = [{"topic": seen.topic, "type": seen.type, "data": seen.data} for seen in watcher.seen]
-    figures = asyncio.run(gather(endpoints.mongodb, run.database_prefix, load_profile(run.profile_path), run.start,
-                                 days, events))
+    events = eventlog.as_events(watcher.seen)
+    figures = gather(load_profile(run.profile_path), run.start, days, events)
     REPORTS.mkdir(parents=True, exist_ok=True)
     name = f"{profile}-{run.start.isoformat()}-{days}d-seed{seed}"
     page = REPORTS / f"{name}.html"
     page.write_text(render_html(figures))
-    # The same figures for machines, with where they came from: the databases and the topics' record.
+    # The same figures for machines, with the run they came from; and the topics' record they were counted from.
     (REPORTS / f"{name}.figures.json").write_text(json.dumps(
         {**figures, "database_prefix": run.database_prefix, "profile": profile, "seed": seed,
          "settled": simulation.settled}, indent=1, default=str))
-    events_file(watcher, REPORTS / f"{name}.events.jsonl")
+    eventlog.write(events, REPORTS / f"{name}.events.jsonl")
     console.print(summary(figures))
     if not simulation.settled:
         console.print("[yellow]The services had not caught up 10 minutes after the period ended: the figures "
-                      "are what the stores held when the run stopped.[/yellow]")
+                      "count what the topics held when the run stopped.[/yellow]")
     for reason, count in simulation.refused.items():
         console.print(f"[yellow]{count} report submissions refused: {reason}[/yellow]")
     if simulation.skipped:

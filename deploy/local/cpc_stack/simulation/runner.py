@@ -4,7 +4,6 @@ case-management system and the agencies would, hour by hour, then the report."""
 from __future__ import annotations
 
 import asyncio
-import json
 import time as wall
 from collections import Counter
 from collections.abc import Callable
@@ -210,12 +209,6 @@ class Simulation:
             for name in await database.list_collection_names():
                 pending += await database[name].count_documents({"outbox.0": {"$exists": True}})
         return pending
-
-
-def events_file(watcher: Watcher, path: Path) -> None:
-    """Keep what the topics carried beside the report, for checking its figures later."""
-    path.write_text("\n".join(json.dumps({"topic": s.topic, "type": s.type, "key": s.key,
-                                          "id": s.headers.get("ce_id"), "data": s.data}) for s in watcher.seen))
 
 
 def default_run(profile: str, days: int, seed: int, speed: float, start: date | None = None) -> Run:
