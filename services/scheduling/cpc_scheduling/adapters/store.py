@@ -15,9 +15,10 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from cpc_scheduling.domain.conference import Conference
 from cpc_scheduling.domain.planning import Candidate, ChairDiary
 
-CONFERENCES = "conferences"
+CONFERENCES = Conference.collection
 CHAIR_SESSIONS = "chair_sessions"
 CASES = "cases"
 CHAIR_ABSENCES = "chair_absences"
@@ -42,7 +43,6 @@ class CaseIndex:
 
     def __init__(self, db: AsyncDatabase) -> None:
         self._cases = db[CASES]
-        self._conferences = db[CONFERENCES]
 
     async def add(self, case_id: str, conference_id: str) -> None:
         await self._cases.update_one({"_id": case_id}, {"$addToSet": {"conference_ids": conference_id}}, upsert=True)
@@ -54,11 +54,9 @@ class CaseIndex:
         case = await self._cases.find_one({"_id": case_id}, {"born_on": 1})
         return date.fromisoformat(case["born_on"]) if case and case.get("born_on") else None
 
-    async def conferences(self, case_id: str, projection: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        case = await self._cases.find_one({"_id": case_id})
-        found = [await self._conferences.find_one({"_id": conference_id}, projection)
-                 for conference_id in (case or {}).get("conference_ids", [])]
-        return [conference for conference in found if conference]
+    async def conference_ids(self, case_id: str) -> list[str]:
+        case = await self._cases.find_one({"_id": case_id}, {"conference_ids": 1})
+        return list((case or {}).get("conference_ids", []))
 
 
 class ChairSessions:

@@ -1,0 +1,33 @@
+"""The composition root: the scheduling service's adapters, wired once."""
+
+from __future__ import annotations
+
+from cpc_shared.repository import Repository
+from cpc_shared.service import Service
+from cpc_shared.settings import StaffApiSettings
+from pydantic import Field
+
+from cpc_scheduling.adapters.store import CONFERENCES, CaseIndex, ChairSessions, prepare
+from cpc_scheduling.domain.conference import Conference, Council
+from cpc_scheduling.domain.tasks import TeamTask
+from cpc_scheduling.handlers import Scheduling
+from cpc_scheduling.team_tasks import TASKS, TeamTasks
+
+
+class SchedulingSettings(StaffApiSettings):
+    timer_poll_seconds: float = Field(5.0, gt=0, description="How often the team's tasks are checked for reminders.")
+
+
+def bootstrap(settings: SchedulingSettings) -> tuple[Service, Scheduling]:
+    service = Service(
+        "scheduling", settings, outbox_collections=[CONFERENCES, TASKS], prepare_store=prepare,
+        description="Conferences: statutory deadlines, chairs, slots, rooms requested, conferences scheduled.",
+    )
+    council = Council.of(settings.profile())
+    scheduling = Scheduling(
+        conferences=Repository(service.store, Conference, service.relay), cases=CaseIndex(service.db),
+        chairs=ChairSessions(service.db),
+        tasks=TeamTasks(Repository(service.store, TeamTask, service.relay), council.profile, council.calendar,
+                        service.clock),
+        council=council, clock=service.clock)
+    return service, scheduling
