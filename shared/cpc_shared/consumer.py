@@ -153,7 +153,7 @@ class EventConsumer:
         last_fault: Exception | None = None
         for attempt in range(1, self._attempts + 1):
             try:
-                async with self._lock:  # the service's writes take turns (see outbox.py)
+                async with self._lock:  # this subscriber's events one at a time (a record is handled whole)
                     if not await self._already_handled(envelope):
                         await route.handler(event, envelope)
                         await self._remember(envelope)

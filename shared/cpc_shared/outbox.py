@@ -6,8 +6,8 @@ exactly that entry. A crash between the two republishes it with the same event i
 dedupe by id, so an event is never lost and its effect never doubled.
 
 FerretDB 1.x (our development store) applies an update by reading the document and writing it back
-whole, so two concurrent writers to one document can lose an update. Within a process every write
-therefore goes through the service's write lock; across replicas, each relay publishes the entries
+whole, so two concurrent writers to one document can lose an update. Within a process, writes to one
+document therefore take turns (the store's lock per document, which the relay takes too); across replicas, each relay publishes the entries
 its own process wrote, and takes over another's only when they have waited past `TAKEOVER`
 (a replica that died). MongoDB, in production, updates documents atomically anyway.
 
@@ -21,7 +21,9 @@ collection, so a sweep per event made the relays most of the store's work in a s
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Hashable
+import contextlib
+from collections.abc import AsyncIterator, Callable, Hashable
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -36,6 +38,8 @@ from cpc_shared.metrics import Metrics
 from cpc_shared.tracing import continued, current_trace
 
 log = get_logger(__name__)
+# A writer's turn on one document, where the store needs turns (repository.DocumentStore.locked).
+DocumentLocks = Callable[[str, Hashable], AbstractAsyncContextManager[None]]
 TAKEOVER = timedelta(seconds=20)
 FRESH = timedelta(seconds=5)  # a sweep leaves this process's newer entries to the notified drain
 PULL_BATCH = 200
@@ -77,10 +81,10 @@ class OutboxRelay:
     """Publishes the outbox entries of the given collections, in order per document."""
 
     def __init__(self, db: AsyncDatabase, collections: list[str], broker: KafkaBroker, source: str, sweep: float,
-                 lock: asyncio.Lock | None = None, metrics: Metrics | None = None) -> None:
+                 locked: DocumentLocks | None = None, metrics: Metrics | None = None) -> None:
         self._db = db
         self._metrics = metrics
-        self._lock = lock or asyncio.Lock()
+        self._locked = locked or _unlocked
         self._collections = collections
         self._broker = broker
         self._source = source
@@ -114,9 +118,7 @@ class OutboxRelay:
         another left too long); without, in the documents named by `notify` since the last drain. With
         `leave_fresh`, a sweep leaves documents this process wrote to in the last seconds to the notified drain.
 
-        Entries are published first and pulled afterwards in batches, under one turn of the write lock
-        each: a busy service holds that lock most of the time, and a turn per entry let the relay fall
-        far behind (measured: 900 of 1,200 notifications unpublished at the end of a simulated fortnight).
+        Entries are published first and pulled afterwards in batches, each pull under its document's lock.
         The pending documents are read in full before anything is published or written, so no cursor stays
         open while the same database is written (a precaution on FerretDB's SQLite backend, not a measured fault).
         An entry is published once by this process, though both tasks read it or it was written twice with
@@ -189,10 +191,9 @@ class OutboxRelay:
 
     async def _pull(self, collection: AsyncCollection, done: list[tuple[Any, dict[str, Any]]]) -> None:
         """Remove published entries; a crash before this republishes them with the same ids."""
-        if done:
-            async with self._lock:
-                for document_id, entry in done:  # one update each: FerretDB 1.24 hung on a bulk write of these
-                    await collection.update_one({"_id": document_id}, {"$pull": {"outbox": entry}})
+        for document_id, entry in done:  # one update each: FerretDB 1.24 hung on a bulk write of these
+            async with self._locked(collection.name, document_id):  # a writer's turn on this document (the store's)
+                await collection.update_one({"_id": document_id}, {"$pull": {"outbox": entry}})
 
     async def _publish(self, entry: dict[str, Any]) -> None:
         headers, key, value = encode(
@@ -246,6 +247,11 @@ class OutboxRelay:
                 await asyncio.sleep(min(1.0, self._sweep))
                 continue
             await asyncio.sleep(self._sweep)
+
+
+@contextlib.asynccontextmanager
+async def _unlocked(collection: str, document_id: Hashable) -> AsyncIterator[None]:
+    yield
 
 
 def _aware(at: datetime) -> datetime:

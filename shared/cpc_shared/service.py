@@ -52,13 +52,13 @@ class Service:
             KafkaPrometheusMiddleware(registry=self.metrics.registry, app_name=f"cpc-{name}"),
         ])
         self.client, self.db = connect(settings, name)
+        # FerretDB 1.x loses one of two concurrent updates to a document: writes to one document take turns
+        # (the store's lock per document); MongoDB needs no turns.
         self.store = DocumentStore(self.db, settings.store_semantics)
-        # FerretDB 1.x loses one of two concurrent updates to a document: writes in a process take turns.
-        self.serial = asyncio.Lock()
         set_writer(f"{socket.gethostname()}:{settings.http_port}")
         self.relay = OutboxRelay(
             self.db, list(outbox_collections), self.broker, source=f"/cpc/{name}", sweep=settings.outbox_sweep_seconds,
-            lock=self.serial, metrics=self.metrics,
+            locked=self.store.locked, metrics=self.metrics,
         )
         self._prepare_store = prepare_store
         self._http_routes: list[tuple[str, Any]] = []
@@ -75,7 +75,6 @@ class Service:
             backoff=self.settings.retry_backoff_seconds,
             dead_letter_invalid=dead_letter_invalid,
             inbox=self.db["inbox"],
-            lock=self.serial,
             wait_limit=self.settings.wait_for_missing_seconds,
             metrics=self.metrics,
         )
@@ -97,8 +96,7 @@ class Service:
         async def loop() -> None:
             while True:
                 try:
-                    async with self.serial:
-                        await job()
+                    await job()
                 except Exception as error:
                     log.warning("periodic_job_failed", job=job.__name__, error=type(error).__name__)
                 await asyncio.sleep(seconds)

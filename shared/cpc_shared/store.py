@@ -2,13 +2,12 @@
 
 Only single-document atomic writes are used: FerretDB, our development store, has no transactions.
 
-Conditional updates go through `update_where`. On MongoDB the condition sits in the update's filter
-and the update is atomic. FerretDB 1.x on SQLite reads every document of the collection for any filter
-but one on `_id` alone (measured: ~300 ms a conditional update on 200 conferences, ~1 ms by `_id`
-through the index, see deploy/local/cpc_stack/infra.py), and applies an update by reading the document
-and writing it back, so a filtered update there is no more atomic than reading by `_id`, checking, and
-writing by `_id`: which is what `update_where` does on it, under the service's write lock (the only
-writer within a process; see outbox.py for replicas).
+Conditional updates go through `repository.DocumentStore.update_if`. On MongoDB the condition sits in the
+update's filter and the update is atomic. FerretDB 1.x on SQLite reads every document of the collection for
+any filter but one on `_id` alone (measured: ~300 ms a conditional update on 200 conferences, ~1 ms by `_id`
+through the index, see deploy/local/cpc_stack/infra.py), and applies an update by reading the document and
+writing it back, so a filtered update there is no more atomic than reading by `_id`, checking, and writing by
+`_id`: which is what `update_if` does on it, under that document's lock (see outbox.py for replicas).
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pymongo import AsyncMongoClient
-from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import AutoReconnect, ConnectionFailure, NetworkTimeout, ServerSelectionTimeoutError
 
@@ -42,7 +40,6 @@ def connect(settings: ServiceSettings, service: str) -> tuple[AsyncMongoClient, 
 
 
 log = get_logger(__name__)
-_store = {"filters_by_id_only": False}
 
 
 async def learn_store(db: AsyncDatabase, store: DocumentStore) -> None:
@@ -53,7 +50,6 @@ async def learn_store(db: AsyncDatabase, store: DocumentStore) -> None:
         log.warning("store_semantics_corrected", configured=store.semantics, server="FerretDB",
                     hint="set CPC_STORE_SEMANTICS=ferretdb1")
         store.semantics = "ferretdb1"
-    _store["filters_by_id_only"] = store.semantics == "ferretdb1"
 
 
 def matches(document: dict[str, Any] | None, expect: dict[str, Any]) -> bool:
@@ -88,20 +84,3 @@ def _comparable(value: Any) -> Any:
     if isinstance(value, datetime):  # the store keeps milliseconds
         return value.replace(microsecond=value.microsecond // 1000 * 1000)
     return value
-
-
-async def find_where(collection: AsyncCollection, document_id: Any, expect: dict[str, Any],
-                     projection: dict[str, Any] | None = None) -> dict[str, Any] | None:
-    """The document with this id, if its fields are as expected (read by id, checked here)."""
-    document = await collection.find_one({"_id": document_id}, projection)
-    return document if matches(document, expect) else None
-
-
-async def update_where(collection: AsyncCollection, document_id: Any, expect: dict[str, Any],
-                       update: dict[str, Any]) -> bool:
-    """Apply `update` to the document with this id if its fields are as expected; True if they were."""
-    if not _store["filters_by_id_only"]:
-        return (await collection.update_one({"_id": document_id, **expect}, update)).matched_count == 1
-    if not matches(await collection.find_one({"_id": document_id}, {field: 1 for field in expect}), expect):
-        return False
-    return (await collection.update_one({"_id": document_id}, update)).matched_count == 1

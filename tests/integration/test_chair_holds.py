@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from cpc_scheduling.adapters.store import HOLD_FOR, ChairSessions, prepare
 from cpc_scheduling.domain.planning import Candidate
+from cpc_shared.repository import DocumentStore
 from cpc_shared.settings import ServiceSettings
 from cpc_shared.store import connect
 
@@ -20,7 +21,7 @@ async def sessions_on_fresh_store(stack):
     settings = ServiceSettings(mongodb_url=stack.mongodb, database_prefix=f"cpc_chairs_{uuid.uuid4().hex[:8]}")
     client, db = connect(settings, "scheduling")
     await prepare(db)
-    return client, db, ChairSessions(db)
+    return client, db, ChairSessions(DocumentStore(db, "ferretdb1"))
 
 
 async def test_an_expired_hold_is_booked_again_only_while_the_session_is_free(stack):

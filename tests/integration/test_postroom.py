@@ -66,7 +66,7 @@ class Postroom:
         self.clock = clock
         self.post = handlers.Notifications(
             notifications=Repository(store, Notification, NoRelay()), timers=Repository(store, Timer, NoRelay()),
-            known=StoredKnown(db), seal=ContactSeal(Fernet.generate_key().decode()), email=Mailbox(), texts=notify,
+            known=StoredKnown(store), seal=ContactSeal(Fernet.generate_key().decode()), email=Mailbox(), texts=notify,
             profile=PROFILE, calendar=PROFILE.calendar(), clock=clock, team_mailbox="team@council.example")
 
     async def remember_contacts(self, case_id: str, people: list[Participant], family) -> None:

@@ -40,7 +40,7 @@ def bootstrap(settings: NotificationSettings) -> tuple[Service, Notifications]:
     profile = settings.profile()
     post = Notifications(
         notifications=Repository(service.store, Notification, service.relay),
-        timers=Repository(service.store, Timer, service.relay), known=StoredKnown(service.db),
+        timers=Repository(service.store, Timer, service.relay), known=StoredKnown(service.store),
         seal=ContactSeal(settings.contact_key.get_secret_value()),
         email=SmtpChannel(settings.smtp_host, settings.smtp_port, settings.email_sender), texts=texts,
         profile=profile, calendar=profile.calendar(), clock=service.clock, team_mailbox=settings.team_mailbox,

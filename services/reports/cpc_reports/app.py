@@ -45,7 +45,7 @@ def build() -> Service:
         ConferenceCancelled.type: Route(ConferenceCancelled, on_conference_cancelled),
     })
     service.every(settings.timer_poll_seconds, raise_alerts)
-    service.mount_api(build_api(desk, settings.staff_token_secret.get_secret_value(), service.serial))
+    service.mount_api(build_api(desk, settings.staff_token_secret.get_secret_value()))
     service.publishes(ReportRequested, ReportSubmitted, ReportOverdue, ReportEscalated, ReportWithdrawn,
                       ReportsComplete)
     return service

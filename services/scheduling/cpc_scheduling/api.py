@@ -3,7 +3,6 @@ and the chair's operations. Every caller authenticates with a bearer token.
 
 (No `from __future__ import annotations` here: FastAPI reads the dependencies from the annotations.)"""
 
-import asyncio
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 
@@ -60,7 +59,7 @@ def summary(conference: Conference) -> dict[str, Any]:
     return {"conference_id": conference.id, **{k: state[k] for k in PUBLIC_FIELDS if state.get(k) is not None and state.get(k) is not False}}
 
 
-def build_api(s: Scheduling, token_secret: str, serial: asyncio.Lock) -> FastAPI:
+def build_api(s: Scheduling, token_secret: str) -> FastAPI:
     api = FastAPI(title="Child protection conferences: conference team API", version="1",
                   openapi_url="/api/openapi.json", docs_url="/api/docs", redoc_url=None)
     staff = authenticator(token_secret, {"chair", "coordinator", "manager"})
@@ -131,13 +130,11 @@ def build_api(s: Scheduling, token_secret: str, serial: asyncio.Lock) -> FastAPI
 
     @api.post("/api/chairs/{chair_id}/absences", summary="A chair's leave or sickness: their conferences are covered")
     async def chair_absence(chair_id: str, body: ChairAbsence, who: Annotated[Identity, Depends(staff)]) -> dict:
-        async with serial:
-            return await operations.chair_away(chair_id, body.first_day, body.last_day, body.kind, who, s)
+        return await operations.chair_away(chair_id, body.first_day, body.last_day, body.kind, who, s)
 
     @api.post("/api/cases/{case_id}/birth", summary="A child of a pre-birth conference is born: the first review follows")
     async def birth(case_id: str, body: Birth, who: Annotated[Identity, Depends(staff)]) -> dict:
-        async with serial:
-            return await operations.birth_recorded(case_id, body.born_on, who, s)
+        return await operations.birth_recorded(case_id, body.born_on, who, s)
 
     @api.get("/api/tasks", summary="The team's tasks around conferences: overdue first, then by due date")
     async def tasks(_: Annotated[Identity, Depends(staff)],
@@ -150,27 +147,23 @@ def build_api(s: Scheduling, token_secret: str, serial: asyncio.Lock) -> FastAPI
         today = s.council.local_date(s.clock.now())
         if body.done_on and body.done_on > today:
             raise HTTPException(422, "done_on is in the future")
-        async with serial:
-            done = await team_tasks.mark_done(conference_id, task, body.done_on or today, who.subject)
+        done = await team_tasks.mark_done(conference_id, task, body.done_on or today, who.subject)
         if done is None:
             raise HTTPException(404, f"conference {conference_id} has no {task.replace('_', ' ')} to do")
         return done
 
     @api.post("/api/conferences/{conference_id}/reschedule", status_code=202, summary="Move a conference")
     async def reschedule(conference_id: str, body: Reschedule, who: Annotated[Identity, Depends(chairs)]) -> dict:
-        async with serial:
-            return await operations.reschedule(conference_id, body.starts_at, body.reason, who, s)
+        return await operations.reschedule(conference_id, body.starts_at, body.reason, who, s)
 
     @api.post("/api/conferences/{conference_id}/informal-review", summary="Record an informal review")
     async def informal_review(conference_id: str, body: InformalReview,
                               who: Annotated[Identity, Depends(chairs)]) -> dict:
-        async with serial:
-            return await operations.informal_review(conference_id, body.held_on, body.next_review_by, who, s)
+        return await operations.informal_review(conference_id, body.held_on, body.next_review_by, who, s)
 
     @api.post("/api/conferences/{conference_id}/family-could-not-join",
               summary="Record that the family could not join: discussions before and after become due")
     async def family_could_not_join(conference_id: str, who: Annotated[Identity, Depends(chairs)]) -> dict:
-        async with serial:
-            return await operations.family_could_not_join(conference_id, who, s)
+        return await operations.family_could_not_join(conference_id, who, s)
 
     return api

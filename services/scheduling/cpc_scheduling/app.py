@@ -83,7 +83,7 @@ def build() -> Service:
                           "Conferences not yet held whose statutory deadline has passed.", past_deadline_not_held)
     service.every(60, expire_chair_holds)
     service.every(settings.timer_poll_seconds, remind_team)
-    service.mount_api(build_api(s, settings.staff_token_secret.get_secret_value(), service.serial))
+    service.mount_api(build_api(s, settings.staff_token_secret.get_secret_value()))
     service.publishes(ConferenceScheduled, ConferenceRescheduled, ConferenceCancelled, ConferenceDeadlineAtRisk,
                       QuorumAtRisk, RoomRequested, ConferenceTaskDue, ConferenceTaskOverdue, InterpreterRequested)
     return service

@@ -25,8 +25,8 @@ def bootstrap(settings: SchedulingSettings) -> tuple[Service, Scheduling]:
     )
     council = Council.of(settings.profile())
     scheduling = Scheduling(
-        conferences=Repository(service.store, Conference, service.relay), cases=CaseIndex(service.db),
-        chairs=ChairSessions(service.db),
+        conferences=Repository(service.store, Conference, service.relay), cases=CaseIndex(service.store),
+        chairs=ChairSessions(service.store),
         tasks=TeamTasks(Repository(service.store, TeamTask, service.relay), council.profile, council.calendar,
                         service.clock),
         council=council, clock=service.clock)

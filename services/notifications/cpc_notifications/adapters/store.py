@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from cpc_shared.repository import DocumentStore
 from cryptography.fernet import Fernet
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -39,17 +40,20 @@ class StoredKnown:
     """What notifications knows of cases (sealed contacts, language) and conferences (as last told to everyone).
     Kept from the events as they come; nothing here is published."""
 
-    def __init__(self, db: AsyncDatabase) -> None:
-        self.contacts, self.conferences = db[CONTACTS], db[CONFERENCES]
+    def __init__(self, store: DocumentStore) -> None:
+        self._store = store
+        self.contacts, self.conferences = store.db[CONTACTS], store.db[CONFERENCES]
 
     async def case(self, case_id: str) -> dict[str, Any] | None:
         return await self.contacts.find_one({"_id": case_id})
 
     async def remember_case(self, case_id: str, fields: dict[str, Any]) -> None:
-        await self.contacts.update_one({"_id": case_id}, {"$set": fields}, upsert=True)
+        async with self._store.locked(CONTACTS, case_id):
+            await self.contacts.update_one({"_id": case_id}, {"$set": fields}, upsert=True)
 
     async def conference(self, conference_id: str) -> dict[str, Any] | None:
         return await self.conferences.find_one({"_id": conference_id})
 
     async def remember_conference(self, conference_id: str, fields: dict[str, Any]) -> None:
-        await self.conferences.update_one({"_id": conference_id}, {"$set": fields}, upsert=True)
+        async with self._store.locked(CONFERENCES, conference_id):
+            await self.conferences.update_one({"_id": conference_id}, {"$set": fields}, upsert=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from cpc_shared.store import update_where
+from cpc_shared.repository import DocumentStore
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
@@ -41,14 +41,17 @@ class CaseIndex:
     so a crash between the two leaves at worst a listed id with no conference, which readers skip.
     """
 
-    def __init__(self, db: AsyncDatabase) -> None:
-        self._cases = db[CASES]
+    def __init__(self, store: DocumentStore) -> None:
+        self._store = store
+        self._cases = store.db[CASES]
 
     async def add(self, case_id: str, conference_id: str) -> None:
-        await self._cases.update_one({"_id": case_id}, {"$addToSet": {"conference_ids": conference_id}}, upsert=True)
+        async with self._store.locked(CASES, case_id):
+            await self._cases.update_one({"_id": case_id}, {"$addToSet": {"conference_ids": conference_id}}, upsert=True)
 
     async def record_birth(self, case_id: str, born_on: date) -> None:
-        await self._cases.update_one({"_id": case_id}, {"$set": {"born_on": born_on.isoformat()}}, upsert=True)
+        async with self._store.locked(CASES, case_id):
+            await self._cases.update_one({"_id": case_id}, {"$set": {"born_on": born_on.isoformat()}}, upsert=True)
 
     async def born_on(self, case_id: str) -> date | None:
         case = await self._cases.find_one({"_id": case_id}, {"born_on": 1})
@@ -60,9 +63,10 @@ class CaseIndex:
 
 
 class ChairSessions:
-    def __init__(self, db: AsyncDatabase) -> None:
-        self._sessions = db[CHAIR_SESSIONS]
-        self._absences = db[CHAIR_ABSENCES]
+    def __init__(self, store: DocumentStore) -> None:
+        self._store = store
+        self._sessions = store.db[CHAIR_SESSIONS]
+        self._absences = store.db[CHAIR_ABSENCES]
 
     async def diary(self, first: date, last: date) -> ChairDiary:
         diary = ChairDiary()
@@ -132,8 +136,8 @@ class ChairSessions:
     async def book(self, conference_id: str, chair_id: str, session: str) -> bool:
         """Turn this conference's hold into its booking; its other holds (and any earlier booking) go."""
         key = f"{chair_id}|{session}"
-        booked = await update_where(self._sessions, key, {"conference_id": conference_id},
-                                    {"$set": {"state": "booked"}, "$unset": {"until": ""}})
+        booked = await self._store.update_if(CHAIR_SESSIONS, key, {"conference_id": conference_id},
+                                             {"$set": {"state": "booked"}, "$unset": {"until": ""}})
         await self._sessions.delete_many({"conference_id": conference_id, "_id": {"$ne": key}})
         return booked
 
