@@ -30,7 +30,8 @@ agencies invited to conferences (children's social care, health, police, educati
 - **Versions**: the type ends in `.v1`. A version only gains optional fields: ignore fields you do not know. Any
   other change comes as a new type (`.v2`) published beside the old one for a time announced in advance.
 - **Access**: each partner has a Kafka user (SASL/SCRAM-SHA-512 over TLS) that may read its own topics only, with
-  consumer groups named after the user (`<user>` or `<user>.<anything>`)."""
+  consumer groups `partner-cpis` or `partner-agency-<agency>` (or those plus `.<anything>`); the user's name is the
+  group's with `_` written `-` (`partner-agency-childrens-social-care`), as Kubernetes names must be."""
 
 
 def _payload_schema(model: type[PartnerEvent], schemas: dict[str, Any]) -> dict[str, Any]:
@@ -88,7 +89,8 @@ def _message(model: type[PartnerEvent], schemas: dict[str, Any]) -> dict[str, An
 
 def _group(user: str) -> dict[str, Any]:
     return {"kafka": {"groupId": {"type": "string", "pattern": f"^{user}(\\..+)?$",
-                                  "description": f"The consumer group: the Kafka user's name ({user}), or it and a suffix."},
+                                  "description": f"The consumer group: {user}, or it and a suffix. The Kafka user has the "
+                                                 "same name with '_' written '-' (a Kubernetes name)."},
                       "bindingVersion": KAFKA_BINDING}}
 
 
