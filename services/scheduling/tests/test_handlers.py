@@ -1,0 +1,196 @@
+"""The scheduling service layer on in-memory fakes: what each event does to a conference, and what is published."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cpc_scheduling import handlers
+from cpc_scheduling.domain.conference import Conference, ConferenceStatus, Council
+from cpc_scheduling.domain.planning import Candidate, ChairDiary
+from cpc_scheduling.domain.tasks import TeamTask
+from cpc_scheduling.handlers import Scheduling
+from cpc_scheduling.team_tasks import TeamTasks
+from cpc_shared.clock import FixedClock
+from cpc_shared.contracts.inbound import ConferenceCancellationRequested, ConferenceOutcomeRecorded, ConferenceRequested
+from cpc_shared.contracts.outbound import RoomBooked, RoomUnavailable
+from cpc_shared.fakes import InMemoryStore, RecordingRelay
+from cpc_shared.profile import load_profile
+from cpc_shared.repository import Repository
+from cpc_stack import casemgmt
+
+PROFILES = Path(__file__).resolve().parents[3] / "profiles"
+
+
+class InMemoryCases:
+    def __init__(self) -> None:
+        self.ids: dict[str, list[str]] = {}
+        self.births: dict[str, date] = {}
+
+    async def add(self, case_id: str, conference_id: str) -> None:
+        if conference_id not in self.ids.setdefault(case_id, []):
+            self.ids[case_id].append(conference_id)
+
+    async def record_birth(self, case_id: str, born_on: date) -> None:
+        self.births[case_id] = born_on
+
+    async def born_on(self, case_id: str) -> date | None:
+        return self.births.get(case_id)
+
+    async def conference_ids(self, case_id: str) -> list[str]:
+        return list(self.ids.get(case_id, []))
+
+
+class InMemoryChairSessions:
+    """A chair's session is held by one conference at a time, as in the store."""
+
+    def __init__(self) -> None:
+        self.sessions: dict[str, dict[str, Any]] = {}
+
+    async def diary(self, first: date, last: date) -> ChairDiary:
+        diary = ChairDiary()
+        for s in self.sessions.values():
+            diary.take(s["chair_id"], date.fromisoformat(s["day"]), time.fromisoformat(s["at"]))
+        return diary
+
+    async def is_away(self, chair_id: str, day: date) -> bool:
+        return False
+
+    async def hold(self, conference_id: str, candidates: list[Candidate], now: datetime, *, booked: bool = False
+                   ) -> list[Candidate]:
+        ours = []
+        for c in candidates:
+            key = f"{c.chair_id}|{c.session}"
+            holder = self.sessions.setdefault(key, {"chair_id": c.chair_id, "day": c.session.split("|")[0],
+                                                    "at": c.session.split("|")[1], "conference_id": conference_id,
+                                                    "state": "booked" if booked else "held"})
+            if holder["conference_id"] == conference_id:
+                ours.append(c)
+        return ours
+
+    async def book(self, conference_id: str, chair_id: str, session: str) -> bool:
+        key = f"{chair_id}|{session}"
+        booked = self.sessions.get(key, {}).get("conference_id") == conference_id
+        if booked:
+            self.sessions[key]["state"] = "booked"
+        self.sessions = {k: v for k, v in self.sessions.items() if v["conference_id"] != conference_id or k == key}
+        return booked
+
+    async def release_holds(self, conference_id: str) -> None:
+        self.sessions = {k: v for k, v in self.sessions.items()
+                         if not (v["conference_id"] == conference_id and v["state"] == "held")}
+
+    async def release(self, conference_id: str) -> None:
+        self.sessions = {k: v for k, v in self.sessions.items() if v["conference_id"] != conference_id}
+
+    def of(self, conference_id: str) -> list[dict[str, Any]]:
+        return [v for v in self.sessions.values() if v["conference_id"] == conference_id]
+
+
+def scheduling_for(profile_file: str, now: datetime) -> Scheduling:
+    profile = load_profile(PROFILES / profile_file)
+    store, relay, clock = InMemoryStore(), RecordingRelay(), FixedClock(now)
+    return Scheduling(conferences=Repository(store, Conference, relay), cases=InMemoryCases(),  # type: ignore[arg-type]
+                      chairs=InMemoryChairSessions(),  # type: ignore[arg-type]
+                      tasks=TeamTasks(Repository(store, TeamTask, relay), profile, profile.calendar(), clock),
+                      council=Council.of(profile), clock=clock)
+
+
+@pytest.fixture
+def gloucestershire() -> Scheduling:
+    return scheduling_for("gloucestershire-2022.yaml", datetime(2026, 11, 23, 10, 0, tzinfo=UTC))
+
+
+def published(s: Scheduling, collection: str = "conferences") -> list[str]:
+    store = s.conferences.store
+    assert isinstance(store, InMemoryStore)
+    return [entry["type"].split(".")[1] for entry in store.outbox(collection)]
+
+
+def request(number: int, **overrides: Any) -> ConferenceRequested:
+    data = casemgmt.conference_requested(number, basis=date(2026, 11, 20), **overrides)
+    return ConferenceRequested.model_validate(data)
+
+
+async def only_conference(s: Scheduling, case_id: str) -> Conference:
+    (conference,) = await handlers.case_conferences(case_id, s)
+    return conference
+
+
+async def test_an_in_person_conference_asks_for_a_room_and_is_scheduled_when_one_is_booked(gloucestershire):
+    s = gloucestershire
+    wanted = request(1)
+    await handlers.conference_requested(wanted, s)
+    await handlers.conference_requested(wanted, s)  # redelivered: one conference
+    conference = await only_conference(s, wanted.case_id)
+    assert conference.status == ConferenceStatus.AWAITING_ROOM and published(s) == ["RoomRequested"]
+    assert conference.candidates and all(c.starts_at.date() <= conference.statutory_deadline for c in conference.candidates)
+    chosen = conference.candidates[0]
+    booked = RoomBooked(conference_id=conference.id, booking_id="B-1", room_request_id=conference.room_request_id or "",
+                        office_id="GL-GLOUCESTER", room_id="GL-GLOUCESTER-1", starts_at=chosen.starts_at,
+                        ends_at=chosen.ends_at, hybrid=False)
+    await handlers.room_booked(booked, s)
+    await handlers.room_booked(booked, s)  # redelivered: scheduled once
+    conference = await only_conference(s, wanted.case_id)
+    assert conference.status == ConferenceStatus.SCHEDULED and conference.version == 1
+    assert conference.office_id == "GL-GLOUCESTER" and conference.starts_at == chosen.starts_at
+    assert published(s) == ["RoomRequested", "ConferenceScheduled"]
+    sessions = s.chairs.of(conference.id)  # type: ignore[attr-defined]
+    assert [(x["chair_id"], x["state"]) for x in sessions] == [(chosen.chair_id, "booked")]
+
+
+async def test_no_room_three_times_leaves_it_unscheduled_and_the_team_is_told(gloucestershire):
+    s = gloucestershire
+    wanted = request(2)
+    await handlers.conference_requested(wanted, s)
+    for attempt in range(3):
+        conference = await only_conference(s, wanted.case_id)
+        assert conference.room_attempts == attempt + 1
+        await handlers.room_unavailable(RoomUnavailable(conference_id=conference.id, reason="no_room",
+                                                        room_request_id=conference.room_request_id or ""), s)
+    conference = await only_conference(s, wanted.case_id)
+    assert conference.status == ConferenceStatus.UNSCHEDULED
+    assert published(s) == ["RoomRequested"] * 3 + ["ConferenceDeadlineAtRisk"]
+    assert conference.late_reason == "no_room_before_deadline"  # chairs were free in time; rooms were not
+
+
+async def test_essex_2020_holds_every_conference_online_at_once():
+    s = scheduling_for("essex-2020.yaml", datetime(2020, 4, 1, 10, 0, tzinfo=UTC))
+    wanted = request(3, basis_date="2020-03-31")
+    await handlers.conference_requested(wanted, s)
+    conference = await only_conference(s, wanted.case_id)
+    assert conference.status == ConferenceStatus.SCHEDULED and conference.attendance_mode == "virtual"
+    assert conference.office_id is None and published(s)[0] == "ConferenceScheduled"
+
+
+async def test_an_outcome_that_starts_a_plan_plans_the_first_review_and_the_teams_tasks(gloucestershire):
+    s = scheduling_for("essex-2020.yaml", datetime(2020, 4, 1, 10, 0, tzinfo=UTC))  # virtual: no rooms to answer
+    wanted = request(4, basis_date="2020-03-31")
+    await handlers.conference_requested(wanted, s)
+    initial = await only_conference(s, wanted.case_id)
+    assert initial.starts_at is not None
+    outcome = ConferenceOutcomeRecorded(conference_id=initial.id, case_id=wanted.case_id,
+                                        held_on=initial.starts_at.date(), outcome="plan_started", quorate=True)
+    await handlers.outcome_recorded(outcome, "E-1", s)
+    await handlers.outcome_recorded(outcome, "E-1", s)  # redelivered: one review
+    conferences = await handlers.case_conferences(wanted.case_id, s)
+    assert [c.conference_type for c in conferences] == ["initial", "review"]
+    assert conferences[0].status == ConferenceStatus.HELD and conferences[1].previous_conference_id == initial.id
+    tasks = await s.tasks.of_conference(initial.id)
+    assert {t["task"] for t in tasks} == {"decision_letter", "conference_record", "first_core_group"}
+
+
+async def test_a_cancellation_cancels_the_upcoming_conference_and_frees_its_chair(gloucestershire):
+    s = gloucestershire
+    wanted = request(5)
+    await handlers.conference_requested(wanted, s)
+    conference = await only_conference(s, wanted.case_id)
+    cancel = ConferenceCancellationRequested(case_id=wanted.case_id, reason="family moved away")
+    await handlers.cancellation_requested(cancel, "E-2", s)
+    await handlers.cancellation_requested(cancel, "E-2", s)
+    conference = await only_conference(s, wanted.case_id)
+    assert conference.status == ConferenceStatus.CANCELLED and conference.cancel_reason == "cancelled_by_council"
+    assert published(s) == ["RoomRequested", "ConferenceCancelled"]
+    assert s.chairs.of(conference.id) == []  # type: ignore[attr-defined]
