@@ -1,0 +1,117 @@
+"""The notifications service layer on in-memory fakes: who is told what, once, and what is published."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cpc_notifications import handlers
+from cpc_notifications.adapters.store import ContactSeal
+from cpc_notifications.domain.notification import Notification, NotificationStatus, Timer
+from cpc_notifications.handlers import Notifications
+from cpc_shared.clock import FixedClock
+from cpc_shared.contracts.inbound import Participant
+from cpc_shared.contracts.outbound import ConferenceRescheduled, ConferenceScheduled, Invitee, ReportRequested
+from cpc_shared.fakes import InMemoryStore, RecordingRelay
+from cpc_shared.profile import load_profile
+from cpc_shared.repository import Repository
+from cryptography.fernet import Fernet
+
+PROFILE = load_profile(Path(__file__).resolve().parents[3] / "profiles" / "gloucestershire-2022.yaml")
+STARTS = datetime(2026, 12, 8, 9, 30, tzinfo=UTC)
+PEOPLE = [Participant(participant_id="P1", role="parent", name="Sam", email="sam@family.example"),
+          Participant(participant_id="SW", role="social_worker", agency="childrens_social_care", email="sw@council.example"),
+          Participant(participant_id="PO", role="professional", agency="police", email="po@police.example")]
+
+
+class InMemoryKnown:
+    def __init__(self) -> None:
+        self.cases: dict[str, dict[str, Any]] = {}
+        self.conferences: dict[str, dict[str, Any]] = {}
+
+    async def case(self, case_id: str) -> dict[str, Any] | None:
+        return self.cases.get(case_id)
+
+    async def remember_case(self, case_id: str, fields: dict[str, Any]) -> None:
+        case = self.cases.setdefault(case_id, {"_id": case_id})
+        for path, value in fields.items():  # "participants.P1": {...}, as MongoDB's $set takes it
+            *parents, last = path.split(".")
+            node = case
+            for part in parents:
+                node = node.setdefault(part, {})
+            node[last] = value
+
+    async def conference(self, conference_id: str) -> dict[str, Any] | None:
+        return self.conferences.get(conference_id)
+
+    async def remember_conference(self, conference_id: str, fields: dict[str, Any]) -> None:
+        self.conferences.setdefault(conference_id, {"_id": conference_id}).update(fields)
+
+
+class Outbox:
+    def __init__(self) -> None:
+        self.sender, self.sent = "cpc@council.example", []
+
+    async def send(self, **message: Any) -> None:
+        self.sent.append(message)
+
+
+@pytest.fixture
+def post() -> Notifications:
+    store, relay = InMemoryStore(), RecordingRelay()
+    return Notifications(notifications=Repository(store, Notification, relay), timers=Repository(store, Timer, relay),
+                         known=InMemoryKnown(), seal=ContactSeal(Fernet.generate_key().decode()), email=Outbox(),
+                         texts=None, profile=PROFILE, calendar=PROFILE.calendar(),
+                         clock=FixedClock(datetime(2026, 11, 24, 11, tzinfo=UTC)), team_mailbox="team@council.example")
+
+
+def scheduled(version: int = 1, starts_at: datetime = STARTS, kind: type = ConferenceScheduled) -> ConferenceScheduled:
+    return kind(conference_id="CPC-1", case_id="CASE-1", request_id="R", conference_type="initial",
+                starts_at=starts_at, ends_at=starts_at + timedelta(hours=2), statutory_deadline=starts_at.date(),
+                within_timescale=True, attendance_mode="virtual", office_id=None, room_id=None, chair_id="CHAIR-1",
+                meeting_link="https://meet.example/CPC-1", version=version,
+                invitees=[Invitee(participant_id=p.participant_id, role=p.role, agency=p.agency) for p in PEOPLE])
+
+
+def sent(post: Notifications) -> list[tuple[str, str]]:
+    store = post.notifications.store
+    assert isinstance(store, InMemoryStore)
+    return [(e["data"]["recipient_id"], e["data"]["purpose"]) for e in store.outbox("messages")]
+
+
+async def test_everyone_invited_is_told_once_and_again_only_when_the_meeting_changes(post):
+    await handlers.remember_contacts("CASE-1", PEOPLE, None, post)
+    await handlers.conference_scheduled(scheduled(), post)
+    await handlers.conference_scheduled(scheduled(), post)  # redelivered: nothing new
+    assert sorted(sent(post)) == [("P1", "invitation"), ("PO", "invitation"), ("SW", "invitation")]
+    assert {m["to"] for m in post.email.sent} == {"sam@family.example", "sw@council.example", "po@police.example"}
+    later = STARTS + timedelta(days=1)
+    await handlers.conference_scheduled(scheduled(2, later, ConferenceRescheduled), post)
+    assert sorted(x for x in sent(post) if x[1] == "update") == [("P1", "update"), ("PO", "update"), ("SW", "update")]
+    assert len(sent(post)) == 6 and len(post.email.sent) == 6
+    reminders = await post.timers.find({"status": "waiting"})
+    assert {t.purpose for t in reminders if t.conference_version == 2} == {"reminder-5", "reminder-1"}
+
+
+async def test_a_report_request_goes_to_its_author_only(post):
+    await handlers.remember_contacts("CASE-1", PEOPLE, None, post)
+    await handlers.conference_scheduled(scheduled(), post)
+    request = ReportRequested(conference_id="CPC-1", report_id="RPT-1", agency="police", author_role="professional",
+                              due_at=STARTS - timedelta(days=3), conference_starts_at=STARTS)
+    await handlers.report_message(request, "report_request", request.due_at.isoformat(), post)
+    await handlers.report_message(request, "report_request", request.due_at.isoformat(), post)
+    assert [x for x in sent(post) if x[1] == "report_request"] == [("PO", "report_request")]
+
+
+async def test_a_person_who_cannot_be_reached_fails_on_their_channel_and_the_team_is_asked_to_help(post):
+    unreachable = Participant(participant_id="P2", role="parent", phone="07700900002", preferred_channel="sms")
+    await handlers.remember_contacts("CASE-1", [*PEOPLE, unreachable], None, post)
+    conference = scheduled()
+    conference.invitees.append(Invitee(participant_id="P2", role="parent"))
+    await handlers.conference_scheduled(conference, post)
+    failed = await post.notifications.get(Notification.id_for("CPC-1", "P2", "invitation", "1"))
+    assert failed is not None and failed.status == NotificationStatus.FAILED and failed.channel == "sms"
+    assert failed.failure == "no text message service is configured"
+    assert ("cpc-team", "alert") in sent(post) and "07700900002" not in repr(post.email.sent)
