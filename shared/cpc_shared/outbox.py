@@ -100,6 +100,10 @@ class OutboxRelay:
         self._written.setdefault(collection, set()).update(document_ids)
         self._wake.set()
 
+    async def pending(self) -> int:
+        """How many documents hold events not yet published (whichever replica wrote them)."""
+        return sum([await self._db[name].count_documents({"outbox.0": {"$exists": True}}) for name in self._collections])
+
     async def start(self) -> None:
         self._tasks = [asyncio.create_task(self._run(), name="outbox-relay"),
                        asyncio.create_task(self._sweep_now_and_then(), name="outbox-sweep")]

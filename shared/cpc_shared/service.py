@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import socket
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
@@ -126,6 +127,12 @@ class Service:
             return AsgiResponse(b'{"status":"ready"}', 200, headers={"content-type": "application/json"})
 
         @get(include_in_schema=False)
+        async def outbox(scope: Any) -> AsgiResponse:
+            """Documents whose events are not all published yet (counted now: it reads whole collections)."""
+            body = json.dumps({"pending_documents": await self.relay.pending()}).encode()
+            return AsgiResponse(body, 200, headers={"content-type": "application/json"})
+
+        @get(include_in_schema=False)
         async def metrics(scope: Any) -> AsgiResponse:
             return AsgiResponse(await self.metrics.exposition(), 200, headers={"content-type": CONTENT_TYPE})
 
@@ -151,7 +158,8 @@ class Service:
 
         return AsgiFastStream(
             self.broker,
-            asgi_routes=[("/health/live", live), ("/health/ready", ready), ("/metrics", metrics), *self._http_routes],
+            asgi_routes=[("/health/live", live), ("/health/ready", ready), ("/metrics", metrics), ("/health/outbox", outbox),
+                         *self._http_routes],
             on_startup=[on_startup],
             after_startup=[after_startup],
             on_shutdown=[on_shutdown],

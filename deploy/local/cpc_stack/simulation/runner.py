@@ -18,7 +18,6 @@ from aiokafka import AIOKafkaProducer
 from cpc_shared.contracts import Topics
 from cpc_shared.http import issue_token
 from cpc_shared.profile import load_profile
-from pymongo import AsyncMongoClient
 
 from cpc_stack import casemgmt, infra, services
 from cpc_stack.observe import Watcher, consumer_lag, skip_to_end
@@ -184,7 +183,7 @@ class Simulation:
         every outbox published, and nothing new on the topics for `quiet_for` seconds. False if they had
         not after `limit` seconds (the report then says so)."""
         started, quiet_since, seen = wall.monotonic(), None, -1
-        client: AsyncMongoClient = AsyncMongoClient(self.endpoints.mongodb)
+        client = httpx.AsyncClient(timeout=30)
         try:
             while wall.monotonic() - started < limit:
                 lag = sum((await consumer_lag(self.endpoints.kafka)).values())
@@ -200,14 +199,15 @@ class Simulation:
                 await asyncio.sleep(1)
             return False
         finally:
-            await client.close()
+            await client.aclose()
 
-    async def pending_outbox(self, client: AsyncMongoClient) -> int:
+    async def pending_outbox(self, client: httpx.AsyncClient) -> int:
+        """Events the services have recorded and not yet published, as each service says (`/health/outbox`)."""
         pending = 0
-        for service in services.SERVICES:
-            database = client[f"{self.run.database_prefix}_{service}"]
-            for name in await database.list_collection_names():
-                pending += await database[name].count_documents({"outbox.0": {"$exists": True}})
+        for port in services.SERVICES.values():
+            answer = await client.get(f"http://127.0.0.1:{port}/health/outbox")
+            answer.raise_for_status()
+            pending += answer.json()["pending_documents"]
         return pending
 
 
