@@ -8,7 +8,9 @@ repository's copy of the file the chart's ConfigMap holds). Secrets come from th
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import json
 import sys
 import urllib.request
 import uuid
@@ -16,7 +18,7 @@ import uuid
 import pytest
 from cpc_shared.contracts import Topics
 from cpc_stack import casemgmt, k8s, processes, services
-from cpc_stack.observe import Watcher
+from cpc_stack.observe import Watcher, consumer_lag
 from cpc_stack.paths import PORT_OFFSET, REPO
 from pymongo import MongoClient
 
@@ -93,10 +95,29 @@ async def test_every_deployment_env_starts_its_service_and_a_request_is_schedule
         with MongoClient(stack.mongodb) as client:  # scheduled by the chart's processes, in their own databases
             assert client[f"{prefix}_scheduling"]["conferences"].count_documents({"case_id": request["case_id"]}) == 1
             assert client[f"{prefix}_partners"]["conferences"].count_documents({"_id": cid}) == 1
+        # Before the session's services come back, the chart's finish what this conference started: events they
+        # leave unread would reach services whose databases have never heard of it.
+        assert await drained(stack.kafka, [PORTS[name] for name in services.SERVICES]), "the chart's services did not finish"
     finally:
         processes.stop_all(names)
         if were_running:
             services.start(stack, were_running, extra_env=service_env)
+
+
+async def drained(kafka: str, ports: list[int], limit: float = 90.0) -> bool:
+    """Every consumer group caught up and every outbox published, twice in a row a second apart."""
+    loop, quiet = asyncio.get_running_loop(), 0
+    deadline = loop.time() + limit
+    while loop.time() < deadline:
+        pending = sum((await consumer_lag(kafka)).values())
+        for port in ports:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/outbox", timeout=10) as response:
+                pending += json.loads(response.read())["pending_documents"]
+        quiet = quiet + 1 if pending == 0 else 0
+        if quiet >= 2:
+            return True
+        await asyncio.sleep(1)
+    return False
 
 
 def ready(port: int) -> bool:

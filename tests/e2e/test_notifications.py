@@ -123,7 +123,9 @@ async def test_a_cancelled_conference_sends_a_cancellation_and_no_reminder_after
 async def test_redelivering_every_event_sends_nothing_new(running_services, watcher):
     request, conference = await scheduled(watcher, running_services)
     cid = conference["conference_id"]
-    assert await watcher.until(lambda: len(mails_for(running_services, cid, "report_request")) == 4, 60)
+    assert await watcher.until(lambda: len(mails_for(running_services, cid, "report_request")) == 4, 60), (
+        f"{len(mails_for(running_services, cid, 'report_request'))} report requests mailed for {cid}; "
+        f"{len(watcher.of_type('cpc.ReportRequested.v1', conference_id=cid))} requested")
     before = len(mails_for(running_services, cid, None))
     records = [s for s in watcher.seen if s.key in (cid, request["case_id"]) and s.topic in ("cpc.conferences", "cpc.reports")]
     producer = AIOKafkaProducer(bootstrap_servers=running_services.kafka, acks="all")
