@@ -33,3 +33,28 @@ async def test_the_baselines_measure_the_store_and_kafka_and_clean_up(stack):
         assert not left
     finally:
         await admin.close()
+
+
+def test_latency_counts_each_request_from_its_sending_to_its_answer():
+    from types import SimpleNamespace
+
+    from cpc_stack.latency import _figures
+    from cpc_stack.observe import Seen
+
+    made = [{"request_id": f"R{n}", "participants": [{"participant_id": f"P{n}", "role": "parent"}]} for n in range(3)]
+    sent_at = {"R0": 100.0, "R1": 101.0, "R2": 102.0}
+
+    def seen(event_type: str, at: float, **data) -> Seen:
+        return Seen("cpc.conferences", event_type, None, {}, data, int(at * 1000))
+
+    events = [seen("cpc.ConferenceScheduled.v1", 100.5, request_id="R0", conference_id="C0"),
+              seen("cpc.ConferenceScheduled.v1", 103.0, request_id="R1", conference_id="C1"),
+              seen("cpc.ConferenceDeadlineAtRisk.v1", 104.0, conference_id="C2"),
+              seen("cpc.NotificationSent.v1", 102.0, conference_id="C0", recipient_id="P0", purpose="invitation"),
+              seen("cpc.NotificationSent.v1", 109.0, conference_id="C0", recipient_id="P0", purpose="invitation")]
+    watcher = SimpleNamespace(of_type=lambda t, **f: [e for e in events if e.type == t
+                                                      and all(e.data.get(k) == v for k, v in f.items())])
+    figures = _figures("test", made, sent_at, watcher, published=2.0)  # type: ignore[arg-type]
+    assert figures.scheduled == [0.5, 2.0] and figures.invited == [2.0]  # the first invitation counts
+    assert (figures.unplaced, figures.unanswered) == (1, 0)
+    assert figures.seconds == 3.0 and figures.row([0.5]) == "0.50 / 0.50 / 0.50"

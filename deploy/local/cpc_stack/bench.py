@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cpc_stack import infra
+from cpc_stack.paths import REPO
 
 STORE_DOCUMENTS = 5_000  # about a month's messages in notifications' store
 KAFKA_RECORDS = 5_000
@@ -104,7 +105,8 @@ async def kafka_baseline(bootstrap: str) -> dict[str, float]:
     return figures
 
 
-def bench(console: Console, profile: str, days: int, speed: float, progress_factory) -> None:
+def bench(console: Console, profile: str, days: int, speed: float, progress_factory, latency_rate: float = 20.0,
+          latency_seconds: float = 15.0, burst: int = 300) -> None:
     from cpc_stack.simulation.run import simulate_and_report
 
     endpoints = infra.up()
@@ -133,4 +135,22 @@ def bench(console: Console, profile: str, days: int, speed: float, progress_fact
         table.add_row(f"store alone: {name}", f"{figure:.0f}")
     for name, figure in kafka.items():
         table.add_row(f"Kafka alone: {name}", f"{figure:.0f}")
+    console.print(table)
+    if latency_rate:
+        latency_table(console, endpoints, profile, latency_rate, latency_seconds, burst)
+
+
+def latency_table(console: Console, endpoints: infra.Endpoints, profile: str, rate: float, seconds: float,
+                  burst: int) -> None:
+    from cpc_stack import latency
+    from cpc_stack.simulation.runner import PROFILES
+
+    console.print(f"Latency: {rate:g} requests a second for {seconds:g} s, then {burst} at once (fresh databases)")
+    path, _ = PROFILES[profile]
+    phases = latency.run(endpoints, str(REPO / path), date.today() - timedelta(days=1), rate, seconds, burst)
+    table = Table("phase", "requests", "scheduled per s", "to scheduled p50/p95/p99 (s)",
+                  "to the family's invitation p50/p95/p99 (s)", "not placed", "unanswered", box=None, header_style="bold")
+    for phase in phases:
+        table.add_row(phase.label, str(phase.requests), f"{phase.throughput:.1f}", phase.row(phase.scheduled),
+                      phase.row(phase.invited), str(phase.unplaced), str(phase.unanswered))
     console.print(table)

@@ -87,13 +87,18 @@ def bench(
     days: Annotated[int, typer.Option(min=1, max=366, help="simulated days")] = 30,
     speed: Annotated[float, typer.Option(min=0.5, help="simulated hours per real second (high: as fast as it goes)")
                      ] = 1000.0,
+    rate: Annotated[float, typer.Option(min=0, help="requests a second in the latency phase (0: skip it)")] = 20.0,
+    seconds: Annotated[float, typer.Option(min=1, help="how long the steady latency phase lasts")] = 15.0,
+    burst: Annotated[int, typer.Option(min=1, help="requests published at once after it")] = 300,
 ) -> None:
-    """Measure a simulated period as fast as the system takes it, beside the store and Kafka alone."""
+    """Measure a simulated period as fast as the system takes it, beside the store and Kafka alone; then latency
+    from request to scheduled and to the family's invitation, at a steady rate and at full speed."""
     from cpc_stack.bench import bench as run_bench
 
     run_bench(console, profile.value, days, speed,
               progress_factory=lambda: Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                                TimeElapsedColumn(), console=console))
+                                                TimeElapsedColumn(), console=console),
+              latency_rate=rate, latency_seconds=seconds, burst=burst)
 
 
 @app.command("conferences")
