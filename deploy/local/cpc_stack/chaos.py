@@ -47,7 +47,9 @@ class Fault:
     target: str
     at: float  # seconds into the load
     answering: float | None = None  # seconds from the fault until the service ready / the broker or store answering
-    caught_up: float | None = None  # ... until every service ready and its consumer groups' lag back to zero
+    # ... until every service is ready, a request sent after that is scheduled, and the lag of the consumer
+    # groups (the killed service's; after a restart of Kafka or the store, all) is back to zero
+    caught_up: float | None = None
 
     def describe(self) -> str:
         what = {"kill": f"kill -9 {self.target}", "kafka": "restart Kafka", "store": "restart the store"}[self.kind]
@@ -86,7 +88,10 @@ class Plan:
         """Seeded: the kills at random moments, Kafka and the store once each, never two at the same moment."""
         rng = random.Random(self.seed)
         seconds = self.minutes * 60
-        kinds = [("kill", rng.choice(list(services.SERVICES))) for _ in range(self.kills)]
+        victims: list[str] = []
+        while len(victims) < self.kills:  # each service in turn, in a random order each round
+            victims += rng.sample(list(services.SERVICES), len(services.SERVICES))
+        kinds = [("kill", victim) for victim in victims[:self.kills]]
         kinds += [("kafka", "kafka"), ("store", "ferretdb")]
         rng.shuffle(kinds)
         # Spread over the load's 10%..85%, each at a random moment within its own share of that span.
@@ -104,13 +109,16 @@ class Chaos:
         self.env = {"CPC_DATABASE_PREFIX": f"cpc_chaos_{stamp}", "CPC_RETRY_BACKOFF_SECONDS": "0.2", **(extra_env or {})}
         self.sent: dict[str, dict[str, Any]] = {}  # request_id -> request
         self.result = Result()
-        self.loading = True
+        self.watcher: Watcher | None = None
+        self.looked_at = 0
+        self.handled_requests: set[str] = set()  # request and case ids the topics said were handled
 
     async def execute(self) -> Result:
         services.stop()
         await skip_to_end(self.endpoints.kafka)
         mail_before = _mail_keys(self.endpoints.maildir)
         async with Watcher(self.endpoints.kafka, Topics.created()) as watcher:
+            self.watcher = watcher
             await asyncio.to_thread(services.start, self.endpoints, None, self.env)
             began = time.monotonic()
             load = asyncio.create_task(self.load(began))
@@ -172,12 +180,23 @@ class Chaos:
                     break
                 await asyncio.sleep(0.3)
             groups = "cpc-"
+        after = len(self.sent)  # the requests sent from now on show that the whole flow runs again
         while time.monotonic() - start < RECOVERY_LIMIT:
             ready = await asyncio.to_thread(lambda: all(services.is_ready(name) for name in services.SERVICES))
-            if ready and await _lag(self.endpoints.kafka, groups) == 0:
+            if ready and self.scheduled_since(after) and await _lag(self.endpoints.kafka, groups) == 0:
                 fault.caught_up = time.monotonic() - start
                 return
             await asyncio.sleep(0.5)
+
+    def scheduled_since(self, first: int) -> bool:
+        """Whether a request sent after the first `first` has been scheduled (or reported unschedulable)."""
+        later = list(self.sent.values())[first:]
+        assert self.watcher is not None
+        handled = {(s.data.get("request_id"), s.data.get("case_id")) for s in self.watcher.seen[self.looked_at:]
+                   if s.type in ("cpc.ConferenceScheduled.v1", "cpc.ConferenceDeadlineAtRisk.v1") and isinstance(s.data, dict)}
+        self.looked_at = len(self.watcher.seen)
+        self.handled_requests |= {rid for rid, _ in handled} | {case for _, case in handled}
+        return any(r["request_id"] in self.handled_requests or r["case_id"] in self.handled_requests for r in later)
 
     async def answers(self, kind: str) -> bool:
         if kind == "kafka":

@@ -106,7 +106,7 @@ def chaos(
     """Kill services, restart Kafka and the store under a steady load; then check nothing was lost or doubled."""
     from cpc_stack.chaos import Plan, run_chaos
 
-    result = run_chaos(Plan(minutes, rate, seed, kills), console.print)
+    result = run_chaos(Plan(minutes, rate, seed, kills), lambda line: console.print(line, soft_wrap=True, highlight=False))
     if result.failures:
         raise typer.Exit(1)
 
