@@ -33,7 +33,7 @@ def test_kills_and_restarts_under_load_lose_and_double_nothing(stack, chaos_then
     kinds = sorted(f.target for f in result.faults)
     assert kinds == sorted([*services.SERVICES, "kafka", "ferretdb"]), "each service killed once, Kafka and the store once"
     assert all(f.answering is not None and f.caught_up is not None for f in result.faults), "every fault recovered from"
-    assert result.requests == int(plan.minutes * 60 * plan.rate)
+    assert result.requests >= int(plan.minutes * 60 * plan.rate) - 1  # on until every fault is recovered from
     assert result.settled
     assert result.scheduled + sum(result.unscheduled.values()) == result.requests, "every request handled"
     assert result.scheduled >= result.requests * 0.8, "most requests scheduled (a few may be left late, with a reason)"

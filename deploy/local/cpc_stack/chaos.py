@@ -45,7 +45,7 @@ RECOVERY_LIMIT = 180.0  # seconds a fault may take to recover from before it is 
 class Fault:
     kind: str  # "kill" (a service, SIGKILL and restart), "kafka" or "store" (stopped and started again)
     target: str
-    at: float  # seconds into the load
+    at: float  # seconds into the load (planned, then as it happened)
     answering: float | None = None  # seconds from the fault until the service ready / the broker or store answering
     # ... until every service is ready, a request sent after that is scheduled, and the lag of the consumer
     # groups (the killed service's; after a restart of Kafka or the store, all) is back to zero
@@ -111,6 +111,7 @@ class Chaos:
         self.result = Result()
         self.watcher: Watcher | None = None
         self.looked_at = 0
+        self.faults_done = False
         self.handled_requests: set[str] = set()  # request and case ids the topics said were handled
 
     async def execute(self) -> Result:
@@ -125,9 +126,11 @@ class Chaos:
             try:
                 for fault in self.plan.faults():
                     await asyncio.sleep(max(0.0, began + fault.at - time.monotonic()))
+                    fault.at = round(time.monotonic() - began, 1)  # later than planned if the last took long
                     await self.inject(fault)
                     self.result.faults.append(fault)
                     self.say(fault.describe())
+                self.faults_done = True
                 await load
             finally:
                 load.cancel()
@@ -143,13 +146,20 @@ class Chaos:
 
     async def load(self, began: float) -> None:
         rng = random.Random(self.plan.seed)
-        total = int(self.plan.minutes * 60 * self.plan.rate)
-        case_numbers = rng.sample(range(10_000, 99_999), total)
+        used: set[int] = set()
         producer = AIOKafkaProducer(bootstrap_servers=self.endpoints.kafka, acks="all", enable_idempotence=True)
         await producer.start()
         try:
-            for index, case_number in enumerate(case_numbers):
+            index = 0
+            # The planned minutes, and on until every fault has been recovered from: the time to recover is
+            # measured by requests that follow the fault.
+            while time.monotonic() - began < self.plan.minutes * 60 or not self.faults_done:
                 await asyncio.sleep(max(0.0, began + index / self.plan.rate - time.monotonic()))
+                index += 1
+                case_number = rng.randrange(10_000, 99_999)
+                while case_number in used:
+                    case_number = rng.randrange(10_000, 99_999)
+                used.add(case_number)
                 request = casemgmt.conference_requested(case_number, rng=random.Random(case_number))
                 headers, key, value = casemgmt.record(REQUESTED, request, request["case_id"])
                 while True:  # the same record (the same event id) again until Kafka takes it
