@@ -101,6 +101,21 @@ def bench(
               latency_rate=rate, latency_seconds=seconds, burst=burst)
 
 
+@app.command()
+def chaos(
+    minutes: Annotated[float, typer.Option(min=0.5, help="minutes of load")] = 5.0,
+    rate: Annotated[float, typer.Option(min=0.05, help="conference requests a second")] = 0.5,
+    seed: Annotated[int, typer.Option(help="the same seed, the same faults at the same moments")] = 15,
+    kills: Annotated[int, typer.Option(min=0, help="services killed (SIGKILL) and restarted, at random moments")] = 8,
+) -> None:
+    """Kill services, restart Kafka and the store under a steady load; then check nothing was lost or doubled."""
+    from cpc_stack.chaos import Plan, run_chaos
+
+    result = run_chaos(Plan(minutes, rate, seed, kills), lambda line: console.print(line, soft_wrap=True, highlight=False))
+    if result.failures:
+        raise typer.Exit(1)
+
+
 @app.command("conferences")
 def show_conferences(
     conference_id: Annotated[str | None, typer.Argument(help="one conference: its history, reports and messages")] = None,
