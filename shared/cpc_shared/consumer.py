@@ -28,7 +28,7 @@ from pydantic import BaseModel, ValidationError
 from pymongo.asynchronous.collection import AsyncCollection
 
 from cpc_shared.contracts.catalogue import CATALOGUE, Topics
-from cpc_shared.envelope import BadEvent, Envelope, decode
+from cpc_shared.envelope import MAX_BODY_BYTES, MAX_HEADER_BYTES, BadEvent, Envelope, decode
 from cpc_shared.logging import bound_contextvars, get_logger
 from cpc_shared.metrics import Metrics
 from cpc_shared.store import TRANSIENT_STORE_ERRORS
@@ -48,6 +48,8 @@ class NotYet(Exception):
 class Unavailable(Exception):
     """Something the handler needs is away for now (e.g. the mail server): try again until it is back."""
 
+
+DEAD_LETTER_HEADERS = 32  # of the record's own headers, kept on its dead letter
 
 TRANSIENT: tuple[type[Exception], ...] = (*TRANSIENT_STORE_ERRORS, KafkaError, NotYet, Unavailable, TimeoutError)
 
@@ -204,7 +206,15 @@ class EventConsumer:
         """Park the record in `<topic>.dlq` with `reason`; `kind` (one of metrics.DEAD_LETTER_REASONS) counts it."""
         self._waiting_since.pop(_place(msg), None)  # whatever it waited for, it waits no more
         record = _record(msg)
-        headers = {name: (value or b"").decode(errors="replace") for name, value in (record.headers or ())}
+        # The record as it came, so it can be replayed; but a dead letter must itself fit in a Kafka record, so a
+        # body over the size any event may have is left out (it could never be handled anyway), and of the
+        # headers only the first few, each cut short, are kept.
+        value = record.value or b""
+        headers = {name[:MAX_HEADER_BYTES]: (raw or b"")[:MAX_HEADER_BYTES].decode(errors="replace")
+                   for name, raw in (record.headers or ())[:DEAD_LETTER_HEADERS]}
+        if len(value) > MAX_BODY_BYTES:
+            headers["dlq_body_omitted"] = f"{len(value)} bytes"
+            value = b""
         headers.update(
             {
                 "dlq_reason": reason,
@@ -215,7 +225,7 @@ class EventConsumer:
                 "dlq_at": datetime.now(UTC).isoformat(),
             }
         )
-        await self._broker.publish(record.value or b"", topic=Topics.dead_letter(record.topic), key=record.key, headers=headers)
+        await self._broker.publish(value, topic=Topics.dead_letter(record.topic), key=record.key, headers=headers)
         log.warning("dead_lettered", reason=reason, topic=record.topic, partition=record.partition, offset=record.offset)
         if self._metrics is not None:
             self._metrics.dead_lettered(record.topic, kind)
