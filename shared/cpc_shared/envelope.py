@@ -77,7 +77,7 @@ def parse_json(value: bytes) -> Any:
         raise BadEvent(f"body is not valid JSON ({error.msg})") from None
     except (ValueError, RecursionError):  # NaN or Infinity; an integer of thousands of digits
         raise BadEvent("body is not valid JSON (a number out of range)") from None
-    _check_strings(body)
+    _check_content(body)
     return body
 
 
@@ -111,13 +111,17 @@ def _nesting(text: str) -> int:
     return deepest
 
 
-def _check_strings(body: Any) -> None:
+def _check_content(body: Any) -> None:
     """Every string and key must be encodable as UTF-8 (a JSON escape can make a lone surrogate, which no store or
-    producer can write)."""
+    producer can write), and no key may be what a document store reads as an operator or a path: one starting
+    with `$`, or holding `.` or NUL. No event has such a field, so one is an attempt at injection."""
     stack = [body]
     while stack:
         item = stack.pop()
         if isinstance(item, dict):
+            for key in item:
+                if key.startswith("$") or "." in key or "\x00" in key:
+                    raise BadEvent("body has a field name starting with '$' or holding '.' or NUL")
             stack.extend(item.keys())
             stack.extend(item.values())
         elif isinstance(item, list):

@@ -79,3 +79,12 @@ def test_a_hostile_header_is_refused_without_being_echoed():
     assert "<script>" not in refused.value.reason and "\x00" not in refused.value.reason
     with pytest.raises(BadEvent, match="longer than 1024 bytes"):
         decode({**CE, "ce_type": b"t" * 2000}, b"k", b"{}")
+
+
+@pytest.mark.parametrize("body", [
+    {"$where": "sleep(1000)"}, {"family": {"postcode": {"$ne": None}}}, {"participants": [{"a.b": 1}]},
+    {"x": [[{"$gt": ""}]]}, {"nul\u0000key": 1},
+])
+def test_operator_or_path_keys_anywhere_are_refused(body):
+    with pytest.raises(BadEvent, match="field name starting with"):
+        decode(CE, b"k", json.dumps(body).encode())
