@@ -28,7 +28,7 @@ from pydantic import BaseModel, ValidationError
 from pymongo.asynchronous.collection import AsyncCollection
 
 from cpc_shared.contracts.catalogue import CATALOGUE, Topics
-from cpc_shared.envelope import MAX_BODY_BYTES, MAX_HEADER_BYTES, BadEvent, Envelope, decode
+from cpc_shared.envelope import MAX_BODY_BYTES, MAX_HEADER_BYTES, BadEvent, Envelope, decode, printable
 from cpc_shared.logging import bound_contextvars, get_logger
 from cpc_shared.metrics import Metrics
 from cpc_shared.store import TRANSIENT_STORE_ERRORS
@@ -139,7 +139,7 @@ class EventConsumer:
             route = self._routes.get(envelope.type)
             if route is None:
                 if self._strict and not (envelope.type in CATALOGUE and envelope.type.startswith("casemgmt.")):
-                    await self._reject_invalid(msg, f"unknown ce_type {envelope.type[:100]}", "unknown_type")
+                    await self._reject_invalid(msg, f"unknown ce_type {printable(envelope.type.encode())}", "unknown_type")
                 else:
                     await msg.ack()
                 return

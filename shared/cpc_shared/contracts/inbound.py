@@ -50,6 +50,7 @@ def _plain_text(value: str) -> str:
 
 Name = Annotated[str, Field(max_length=200), AfterValidator(_plain_text)]
 PlainPhone = Annotated[Phone, AfterValidator(_plain_text)]
+PlainEmail = Annotated[Email, AfterValidator(_plain_text)]
 Need = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_plain_text)]
 
 
@@ -84,7 +85,7 @@ class Participant(BaseModel):
     role: Role
     agency: Agency | None = None
     name: Name | None = None
-    email: Email | None = None
+    email: PlainEmail | None = None
     phone: PlainPhone | None = None
     preferred_channel: Channel | None = None
 
