@@ -275,6 +275,7 @@ KINDS: dict[str, Callable[[_Draw], Record]] = {
     "about_nobody": about_nobody, "oversized_list": oversized_list,
 }
 RARE = {"huge": 0.15}  # ~1 MB each: a few are enough
+DEFAULT_SEED = 2026
 
 
 def records(seed: int, count: int, now: datetime | None = None) -> Iterator[Record]:
