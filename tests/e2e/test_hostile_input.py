@@ -31,15 +31,19 @@ async def test_a_thousand_hostile_records_are_dead_lettered_and_the_valid_ones_b
     valid = [casemgmt.conference_requested(number) for number in numbers]
     every = BAD // VALID
 
-    producer = AIOKafkaProducer(bootstrap_servers=running_services.kafka, acks="all", enable_idempotence=True,
-                                max_request_size=6 * 1024 * 1024)
-    await producer.start()
+    # A 5 MB body never reaches the services: the broker refuses it (its limit is ~1 MB a record).
+    large = AIOKafkaProducer(bootstrap_servers=running_services.kafka, acks="all", max_request_size=6 * 1024 * 1024)
+    await large.start()
     try:
-        # A 5 MB body never reaches the services: the broker refuses it (its limit is ~1 MB a record).
         five_mb = b'{"request_id": "' + b"x" * (5 * 1024 * 1024) + b'"}'
         with pytest.raises(KafkaError):
-            await producer.send_and_wait(Topics.CASEMGMT, five_mb, key=b"HOSTILE-5MB",
-                                         headers=[("ce_id", b"HOSTILE-5MB")])
+            await large.send_and_wait(Topics.CASEMGMT, five_mb, key=b"HOSTILE-5MB", headers=[("ce_id", b"HOSTILE-5MB")])
+    finally:
+        await large.stop()
+
+    producer = AIOKafkaProducer(bootstrap_servers=running_services.kafka, acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
         sent = []
         for n, record in enumerate(bad):
             sent.append(await producer.send(Topics.CASEMGMT, record.value, key=record.key, headers=record.headers))

@@ -40,6 +40,7 @@ def test_every_kind_is_made_and_the_same_seed_makes_the_same_records():
     made = list(hostile.records(seed=7, count=240, now=now))
     assert set(Counter(r.kind for r in made)) == set(hostile.KINDS)
     assert len({r.id for r in made}) == len(made) and all(r.key == r.id.encode() for r in made)
+    assert max(len(r.value) for r in made) < 1_000_000  # each fits in a Kafka record (the broker's limit: ~1 MB)
     assert made == list(hostile.records(seed=7, count=240, now=now))
     assert [r.value for r in made] != [r.value for r in hostile.records(seed=8, count=240, now=now)]
 

@@ -122,11 +122,11 @@ def wrong_encoding(draw: _Draw) -> Record:
 def huge(draw: _Draw) -> Record:
     """A body over the services' limit but under the broker's (~1 MB): a long string, or many fields."""
     body = draw.request()
-    size = draw.rng.randrange(520_000, 990_000)
+    size = draw.rng.randrange(560_000, 990_000)
     if draw.rng.random() < 0.5:
         body["family"]["postcode"] = "HOSTILE" + "x" * size
     else:
-        body.update({f"field{i:06d}": "HOSTILE" for i in range(size // 22)})
+        body.update({f"field{i:06d}": "HOSTILE" for i in range(size // 26)})  # 26 bytes each
     return _plain(draw, _json(body))
 
 
