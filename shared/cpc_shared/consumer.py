@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -115,6 +116,7 @@ class EventConsumer:
             ack_policy=AckPolicy.MANUAL,
             auto_offset_reset="earliest",
             decoder=_raw_body,
+            parser=_lenient_parser,
             title=f"{group_id}:{topic}",
         )
         self._subscriber(self._on_message)
@@ -135,7 +137,9 @@ class EventConsumer:
         except BadEvent as bad:
             await self._reject_invalid(msg, bad.reason, "malformed")
             return
-        with bound_contextvars(event_id=envelope.id, event_type=envelope.type, correlation_id=envelope.subject or envelope.id):
+        # Logged as the sender wrote them, but only in the characters an id or a type is made of.
+        with bound_contextvars(event_id=printable(envelope.id.encode()), event_type=printable(envelope.type.encode()),
+                               correlation_id=printable((envelope.subject or envelope.id).encode())):
             route = self._routes.get(envelope.type)
             if route is None:
                 if self._strict and not (envelope.type in CATALOGUE and envelope.type.startswith("casemgmt.")):
@@ -260,6 +264,27 @@ def _record(msg: KafkaMessage) -> ConsumerRecord[bytes, bytes]:
 def _place(msg: KafkaMessage) -> tuple[int, int]:
     record = _record(msg)
     return record.partition, record.offset
+
+
+async def _lenient_parser(record: ConsumerRecord[bytes, bytes], original: Callable[..., Awaitable[Any]]) -> Any:
+    """FastStream's parser, but a header value that is not UTF-8 no longer makes it fail before our code runs (it
+    logged the error and went on: the record was neither handled nor dead-lettered). The record itself is kept as
+    it came, for decode() to refuse and the dead letter to carry."""
+    if all(_utf8(value) for _, value in record.headers or ()):
+        return await original(record)
+    readable = dataclasses.replace(
+        record, headers=[(name, (value or b"").decode(errors="replace").encode()) for name, value in record.headers])
+    message = await original(readable)
+    message.raw_message = record
+    return message
+
+
+def _utf8(value: bytes | None) -> bool:
+    try:
+        (value or b"").decode()
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 async def _raw_body(msg: KafkaMessage) -> bytes:
