@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from pydantic import BaseModel, ValidationError
 from pymongo.asynchronous.collection import AsyncCollection
 
 from cpc_shared.contracts.catalogue import CATALOGUE, Topics
-from cpc_shared.envelope import BadEvent, Envelope, decode
+from cpc_shared.envelope import MAX_BODY_BYTES, MAX_HEADER_BYTES, BadEvent, Envelope, decode, printable
 from cpc_shared.logging import bound_contextvars, get_logger
 from cpc_shared.metrics import Metrics
 from cpc_shared.store import TRANSIENT_STORE_ERRORS
@@ -48,6 +49,8 @@ class NotYet(Exception):
 class Unavailable(Exception):
     """Something the handler needs is away for now (e.g. the mail server): try again until it is back."""
 
+
+DEAD_LETTER_HEADERS = 32  # of the record's own headers, kept on its dead letter
 
 TRANSIENT: tuple[type[Exception], ...] = (*TRANSIENT_STORE_ERRORS, KafkaError, NotYet, Unavailable, TimeoutError)
 
@@ -113,6 +116,7 @@ class EventConsumer:
             ack_policy=AckPolicy.MANUAL,
             auto_offset_reset="earliest",
             decoder=_raw_body,
+            parser=_lenient_parser,
             title=f"{group_id}:{topic}",
         )
         self._subscriber(self._on_message)
@@ -133,11 +137,13 @@ class EventConsumer:
         except BadEvent as bad:
             await self._reject_invalid(msg, bad.reason, "malformed")
             return
-        with bound_contextvars(event_id=envelope.id, event_type=envelope.type, correlation_id=envelope.subject or envelope.id):
+        # Logged as the sender wrote them, but only in the characters an id or a type is made of.
+        with bound_contextvars(event_id=printable(envelope.id.encode()), event_type=printable(envelope.type.encode()),
+                               correlation_id=printable((envelope.subject or envelope.id).encode())):
             route = self._routes.get(envelope.type)
             if route is None:
                 if self._strict and not (envelope.type in CATALOGUE and envelope.type.startswith("casemgmt.")):
-                    await self._reject_invalid(msg, f"unknown ce_type {envelope.type[:100]}", "unknown_type")
+                    await self._reject_invalid(msg, f"unknown ce_type {printable(envelope.type.encode())}", "unknown_type")
                 else:
                     await msg.ack()
                 return
@@ -204,7 +210,15 @@ class EventConsumer:
         """Park the record in `<topic>.dlq` with `reason`; `kind` (one of metrics.DEAD_LETTER_REASONS) counts it."""
         self._waiting_since.pop(_place(msg), None)  # whatever it waited for, it waits no more
         record = _record(msg)
-        headers = {name: (value or b"").decode(errors="replace") for name, value in (record.headers or ())}
+        # The record as it came, so it can be replayed; but a dead letter must itself fit in a Kafka record, so a
+        # body over the size any event may have is left out (it could never be handled anyway), and of the
+        # headers only the first few, each cut short, are kept.
+        value = record.value or b""
+        headers = {name[:MAX_HEADER_BYTES]: (raw or b"")[:MAX_HEADER_BYTES].decode(errors="replace")
+                   for name, raw in (record.headers or ())[:DEAD_LETTER_HEADERS]}
+        if len(value) > MAX_BODY_BYTES:
+            headers["dlq_body_omitted"] = f"{len(value)} bytes"
+            value = b""
         headers.update(
             {
                 "dlq_reason": reason,
@@ -215,7 +229,7 @@ class EventConsumer:
                 "dlq_at": datetime.now(UTC).isoformat(),
             }
         )
-        await self._broker.publish(record.value or b"", topic=Topics.dead_letter(record.topic), key=record.key, headers=headers)
+        await self._broker.publish(value, topic=Topics.dead_letter(record.topic), key=record.key, headers=headers)
         log.warning("dead_lettered", reason=reason, topic=record.topic, partition=record.partition, offset=record.offset)
         if self._metrics is not None:
             self._metrics.dead_lettered(record.topic, kind)
@@ -250,6 +264,27 @@ def _record(msg: KafkaMessage) -> ConsumerRecord[bytes, bytes]:
 def _place(msg: KafkaMessage) -> tuple[int, int]:
     record = _record(msg)
     return record.partition, record.offset
+
+
+async def _lenient_parser(record: ConsumerRecord[bytes, bytes], original: Callable[..., Awaitable[Any]]) -> Any:
+    """FastStream's parser, but a header value that is not UTF-8 no longer makes it fail before our code runs (it
+    logged the error and went on: the record was neither handled nor dead-lettered). The record itself is kept as
+    it came, for decode() to refuse and the dead letter to carry."""
+    if all(_utf8(value) for _, value in record.headers or ()):
+        return await original(record)
+    readable = dataclasses.replace(
+        record, headers=[(name, (value or b"").decode(errors="replace").encode()) for name, value in record.headers])
+    message = await original(readable)
+    message.raw_message = record
+    return message
+
+
+def _utf8(value: bytes | None) -> bool:
+    try:
+        (value or b"").decode()
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 async def _raw_body(msg: KafkaMessage) -> bytes:

@@ -44,3 +44,47 @@ def test_a_validation_reason_names_the_field_but_never_echoes_personal_data():
     reason = validation_reason(error.value)
     assert "basis_date" in reason and "participants.0.role" in reason
     assert "Jane" not in reason and "uncle" not in reason
+
+
+CE = {"ce_specversion": b"1.0", "ce_id": b"1", "ce_type": b"t", "ce_source": b"/s"}
+
+
+@pytest.mark.parametrize(("value", "reason"), [
+    (b"[" * 10_000 + b"]" * 10_000, "nested more than 32 levels"),
+    (b'{"a":' * 10_000 + b"1" + b"}" * 10_000, "nested more than 32 levels"),
+    (b'{"a": "' + b"x" * (600 * 1024) + b'"}', "larger than 512 KB"),
+    (b'{"a": ' + b"1" * 5000 + b"}", "number out of range"),
+    (b'{"a": NaN}', "number out of range"),
+    (b'{"a": -Infinity}', "number out of range"),
+    (b'{"a": "\\ud800"}', "lone surrogate"),
+    (b'{"\\udc00": 1}', "lone surrogate"),
+    ('{"a": "é"}'.encode("latin-1"), "not UTF-8"),
+    ('{"a": 1}'.encode("utf-16"), "not UTF-8"),
+    (b"\xef\xbb\xbf{}", "not valid JSON"),
+    (b'{"a": "' + b'\\"' * 100_000 + b"}", "not valid JSON"),
+])
+def test_hostile_bodies_are_refused_with_a_reason_never_a_crash(value, reason):
+    with pytest.raises(BadEvent, match=reason):
+        decode(CE, b"k", value)
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting():
+    body = {"a": "[[[[{{{{" * 100, "b": '\\"[' * 50, "c": [[[[1]]]]}
+    assert decode(CE, b"k", json.dumps(body).encode()).data == body
+
+
+def test_a_hostile_header_is_refused_without_being_echoed():
+    with pytest.raises(BadEvent) as refused:
+        decode({**CE, "content-type": b"text/html\x00<script>"}, b"k", b"{}")
+    assert "<script>" not in refused.value.reason and "\x00" not in refused.value.reason
+    with pytest.raises(BadEvent, match="longer than 1024 bytes"):
+        decode({**CE, "ce_type": b"t" * 2000}, b"k", b"{}")
+
+
+@pytest.mark.parametrize("body", [
+    {"$where": "sleep(1000)"}, {"family": {"postcode": {"$ne": None}}}, {"participants": [{"a.b": 1}]},
+    {"x": [[{"$gt": ""}]]}, {"nul\u0000key": 1},
+])
+def test_operator_or_path_keys_anywhere_are_refused(body):
+    with pytest.raises(BadEvent, match="field name starting with"):
+        decode(CE, b"k", json.dumps(body).encode())

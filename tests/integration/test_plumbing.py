@@ -214,3 +214,32 @@ async def test_an_event_delivered_twice_with_the_same_id_is_handled_once(stack, 
         await broker.stop()
         await client.close()
     assert handled[0] == "same-id" and handled[1] != "same-id"
+
+
+async def test_a_record_whose_headers_are_not_utf8_is_dead_lettered_not_lost(stack):
+    """FastStream's own parser decoded header values strictly: one that was not UTF-8 failed before the consumer
+    ran, and the record was neither handled nor dead-lettered."""
+    topic, group = f"test.plumbing.{uuid.uuid4().hex[:8]}", f"test-{uuid.uuid4().hex[:8]}"
+    await new_topics(stack.kafka, topic, f"{topic}.dlq")
+    handled: list[str] = []
+
+    async def handler(event: ConferenceOutcomeRecorded, envelope) -> None:
+        handled.append(event.conference_id)
+
+    broker = make_broker(ServiceSettings(kafka_bootstrap_servers=stack.kafka), client_id="test")
+    EventConsumer(broker, topic=topic, group_id=group, routes={OUTCOME: Route(ConferenceOutcomeRecorded, handler)})
+    await broker.start()
+    try:
+        producer = AIOKafkaProducer(bootstrap_servers=stack.kafka, acks="all")
+        await producer.start()
+        try:
+            headers = [("ce_specversion", b"1.0"), ("ce_id", b"E-1"), ("ce_source", b"/test"), ("ce_type", b"\xff\xfe")]
+            await producer.send_and_wait(topic, b"{}", key=b"CASE-1", headers=headers)
+        finally:
+            await producer.stop()
+        await send_outcomes(stack.kafka, topic, ["NEXT"])
+        assert await wait_for(lambda: handled == ["NEXT"])
+    finally:
+        await broker.stop()
+    record = await first_dead_letter(stack.kafka, topic)
+    assert record.key == b"CASE-1" and dict(record.headers)["dlq_reason"].startswith(b"invalid CloudEvents attributes")

@@ -27,7 +27,7 @@ def decoded(record: ConsumerRecord) -> Seen:
     headers = {k: (v or b"").decode(errors="replace") for k, v in (record.headers or ())}
     try:
         data = json.loads(record.value) if record.value else None
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python parses: kept as bytes
         data = record.value
     return Seen(record.topic, headers.get("ce_type", ""), record.key.decode() if record.key else None, headers, data,
                 record.timestamp)

@@ -56,6 +56,11 @@ async def requested(request: ConferenceRequested, partners: Partners) -> None:
 
 
 async def outcome_recorded(outcome: ConferenceOutcomeRecorded, partners: Partners) -> None:
+    if await partners.cases.get(outcome.case_id) is None:
+        # Its request came before it on this topic (same key) and was never seen: no conference of this case can
+        # ever be known here. Scheduling dead-letters it with the reason; waiting would hold the partition.
+        log.warning("outcome_for_unknown_case", conference_id=outcome.conference_id)
+        return
     conference = await partners.conferences.get(outcome.conference_id)
     if conference is None:
         raise NotYet(f"conference {outcome.conference_id} not yet scheduled here")

@@ -167,6 +167,11 @@ async def test_an_outcome_waits_for_its_conference(partners: Partners) -> None:
         await handlers.outcome_recorded(outcome("plan_started"), partners)
 
 
+async def test_an_outcome_for_a_case_never_requested_is_passed_over_without_waiting(partners: Partners) -> None:
+    await handlers.outcome_recorded(outcome("plan_started", "CPC-NOBODY", "CASE-NOBODY"), partners)
+    assert published(partners) == []
+
+
 async def test_report_requests_reach_the_agency_once(partners: Partners) -> None:
     requested = ReportRequested(conference_id="CPC-1", report_id="R1", agency="health", author_role="professional",
                                 due_at=T0 + timedelta(days=4), conference_starts_at=T0 + timedelta(days=7), short_notice=True)

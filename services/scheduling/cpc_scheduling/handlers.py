@@ -193,7 +193,7 @@ async def expire_chair_holds(s: Scheduling) -> None:
 async def outcome_recorded(outcome: ConferenceOutcomeRecorded, envelope_id: str, s: Scheduling) -> None:
     held = await s.conferences.get(outcome.conference_id)
     if held is None or held.case_id != outcome.case_id:
-        raise Rejected(f"no conference {outcome.conference_id[:40]} for case {outcome.case_id[:40]}")
+        raise Rejected(f"no conference {outcome.conference_id} for case {outcome.case_id}")
     profile, calendar = s.council.profile, s.council.calendar
     held.held(outcome.outcome, outcome.held_on, outcome.quorate)
     await s.conferences.save(held)
@@ -222,6 +222,13 @@ async def outcome_recorded(outcome: ConferenceOutcomeRecorded, envelope_id: str,
 
 async def cancellation_requested(request: ConferenceCancellationRequested, envelope_id: str, s: Scheduling) -> None:
     # The council's free-text reason stays in its own system; the event says only who cancelled.
+    # A cancellation for a case or conference never requested here cancels nothing: it is refused with the reason,
+    # so the team sees it on the dead-letter topic (one repeated for a conference already cancelled or held is not).
+    known = await s.cases.conference_ids(request.case_id)
+    if not known:
+        raise Rejected(f"no conference for case {request.case_id}: nothing to cancel")
+    if request.conference_id and request.conference_id not in known:
+        raise Rejected(f"no conference {request.conference_id} for case {request.case_id}: nothing to cancel")
     await cancel_upcoming(request.case_id, request.conference_id or None, "cancelled_by_council", envelope_id, s)
 
 
@@ -235,6 +242,10 @@ async def cancel_upcoming(case_id: str, conference_id: str | None, reason: str, 
 
 
 async def case_details_changed(change: CaseDetailsChanged, envelope_id: str, s: Scheduling) -> None:
+    # Details of a case with no conference change nothing here: refused with the reason, so a mistyped case id is
+    # seen (notifications still keeps the contact details, for a request that may follow).
+    if not await s.cases.conference_ids(change.case_id):
+        raise Rejected(f"no conference for case {change.case_id}: no invitation to change")
     now = s.clock.now()
     if change.participants:  # the case's participants now (an empty list would invite nobody: ignored)
         participants = [Invitee.model_validate(p.model_dump()) for p in change.participants]

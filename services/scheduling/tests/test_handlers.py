@@ -14,7 +14,13 @@ from cpc_scheduling.domain.tasks import TeamTask
 from cpc_scheduling.handlers import Scheduling
 from cpc_scheduling.team_tasks import TeamTasks
 from cpc_shared.clock import FixedClock
-from cpc_shared.contracts.inbound import ConferenceCancellationRequested, ConferenceOutcomeRecorded, ConferenceRequested
+from cpc_shared.consumer import Rejected
+from cpc_shared.contracts.inbound import (
+    CaseDetailsChanged,
+    ConferenceCancellationRequested,
+    ConferenceOutcomeRecorded,
+    ConferenceRequested,
+)
 from cpc_shared.contracts.outbound import RoomBooked, RoomUnavailable
 from cpc_shared.fakes import InMemoryStore, RecordingRelay
 from cpc_shared.profile import load_profile
@@ -194,3 +200,18 @@ async def test_a_cancellation_cancels_the_upcoming_conference_and_frees_its_chai
     assert conference.status == ConferenceStatus.CANCELLED and conference.cancel_reason == "cancelled_by_council"
     assert published(s) == ["RoomRequested", "ConferenceCancelled"]
     assert s.chairs.of(conference.id) == []  # type: ignore[attr-defined]
+
+
+async def test_a_cancellation_or_details_change_about_a_case_or_conference_never_requested_is_refused(gloucestershire):
+    s = gloucestershire
+    with pytest.raises(Rejected, match="no conference for case CASE-NOBODY"):
+        await handlers.cancellation_requested(ConferenceCancellationRequested(case_id="CASE-NOBODY", reason="x"), "E-1", s)
+    with pytest.raises(Rejected, match="no conference for case CASE-NOBODY"):
+        await handlers.case_details_changed(CaseDetailsChanged(case_id="CASE-NOBODY", family=None), "E-2", s)
+    wanted = request(6)
+    await handlers.conference_requested(wanted, s)
+    with pytest.raises(Rejected, match="no conference CPC-OTHER for case"):
+        await handlers.cancellation_requested(ConferenceCancellationRequested(
+            case_id=wanted.case_id, conference_id="CPC-OTHER", reason="x"), "E-3", s)
+    assert (await only_conference(s, wanted.case_id)).status != ConferenceStatus.CANCELLED
+    assert published(s) == ["RoomRequested"]
