@@ -98,7 +98,7 @@ async def remember_contacts(case_id: str, participants: list[Participant], famil
                             children: int | None = None) -> None:
     """Contact details arrive only on the inbound topic; they are kept sealed."""
     fields: dict[str, Any] = {
-        f"participants.{p.participant_id}": {
+        f"participants.{_field(p.participant_id)}": {
             "role": p.role, "agency": p.agency, "preferred_channel": p.preferred_channel,
             "sealed": post.seal.seal({"name": p.name, "email": p.email, "phone": p.phone}),
         }
@@ -110,6 +110,15 @@ async def remember_contacts(case_id: str, participants: list[Participant], famil
         fields["children"] = children
     if fields:
         await post.known.remember_case(case_id, fields)
+
+
+def _field(participant_id: str) -> str:
+    """A participant's id as a field name in the store: `.` would be read as a path, so it (and `%`) is escaped."""
+    return participant_id.replace("%", "%25").replace(".", "%2E")
+
+
+def _participant(field: str) -> str:
+    return field.replace("%2E", ".").replace("%25", "%")
 
 
 def _view(snapshot: dict[str, Any], case: dict[str, Any] | None, profile: Profile) -> Conference:
@@ -268,7 +277,8 @@ async def alert_team(conference_id: str, case_id: str | None, what_key: str, wha
     case_id = case_id or (snapshot or {}).get("case_id", "?")
     recipients: list[tuple[str, str]] = [(TEAM, post.team_mailbox)]
     if to_team_manager and (case := await post.known.case(case_id)):
-        for pid, contact in case.get("participants", {}).items():
+        for key, contact in case.get("participants", {}).items():
+            pid = _participant(key)
             address = post.seal.open(contact["sealed"]).get("email")
             if contact["role"] == "team_manager" and address:
                 recipients.append((pid, address))
@@ -290,7 +300,7 @@ async def alert_team(conference_id: str, case_id: str | None, what_key: str, wha
 
 async def _deliver(view: Conference, case: dict[str, Any], participant_id: str, purpose: str, version: str,
                    post: Notifications, *, calendar: bool = False, extra: dict[str, str] | None = None) -> None:
-    contact = case.get("participants", {}).get(participant_id)
+    contact = case.get("participants", {}).get(_field(participant_id))
     if contact is None:
         raise NotYet("contact details for an invitee not yet received")
     details = post.seal.open(contact["sealed"])
@@ -397,7 +407,7 @@ async def _defer_text(notification_id: str, view: Conference, participant_id: st
 async def _send_text(notification_id: str, case: dict[str, Any], participant_id: str, body: str,
                      post: Notifications) -> None:
     assert post.texts is not None
-    phone = post.seal.open(case["participants"][participant_id]["sealed"])["phone"]
+    phone = post.seal.open(case["participants"][_field(participant_id)]["sealed"])["phone"]
     await post.texts.send_sms(phone=phone, body=body, reference=notification_id)
 
 

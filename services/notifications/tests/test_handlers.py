@@ -115,3 +115,14 @@ async def test_a_person_who_cannot_be_reached_fails_on_their_channel_and_the_tea
     assert failed is not None and failed.status == NotificationStatus.FAILED and failed.channel == "sms"
     assert failed.failure == "no text message service is configured"
     assert ("cpc-team", "alert") in sent(post) and "07700900002" not in repr(post.email.sent)
+
+
+async def test_a_participant_whose_id_holds_a_dot_is_reached_like_any_other(post):
+    """Ids become field names in the contacts document, where a dot would be read as a path: it is escaped."""
+    dotted = Participant(participant_id="CASE.1/P.1", role="parent", email="p@family.example")
+    await handlers.remember_contacts("CASE-1", [*PEOPLE, dotted], None, post)
+    assert "CASE%2E1/P%2E1" in post.known.cases["CASE-1"]["participants"]
+    conference = scheduled()
+    conference.invitees.append(Invitee(participant_id="CASE.1/P.1", role="parent"))
+    await handlers.conference_scheduled(conference, post)
+    assert ("CASE.1/P.1", "invitation") in sent(post)

@@ -28,8 +28,10 @@ MAX_CHILDREN = 30
 
 FAMILY_ROLES: frozenset[str] = frozenset({"parent", "carer", "child", "advocate", "interpreter"})
 
-# An identifier from the case-management system: it becomes a Kafka key, a document id and a field name.
-Id = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_:-]*$")]
+# An identifier from the case-management system: it becomes a Kafka key and a document id, and travels on in
+# events. Letters and digits, and the separators ids are written with (`_ - : . /`); nothing that is markup, an
+# operator (`$`) or a control character.
+Id = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$")]
 LanguageTag = Annotated[str, Field(min_length=2, max_length=35, pattern=r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")]
 Postcode = Annotated[str, Field(max_length=10, pattern=r"^[A-Za-z0-9 ]*$")]
 # Loose on purpose: a mistyped address or number fails when the message is sent and the team is told; it must
