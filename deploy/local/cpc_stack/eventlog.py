@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo
 
 from aiokafka import AIOKafkaConsumer
 from cpc_shared.contracts import Topics
+from cpc_shared.contracts.catalogue import CATALOGUE
+from pydantic import ValidationError
 
 from cpc_stack.observe import Seen, decoded, end_offsets
 
@@ -194,6 +196,8 @@ def fold(events: Iterable[dict[str, Any]]) -> EventLog:
         data, kind, topic, at = event.get("data"), event["type"], event["topic"], event.get("time")
         if not isinstance(data, dict) or topic not in Topics.ALL:
             continue  # a dead letter
+        if topic == Topics.CASEMGMT and not _valid_inbound(kind, data):
+            continue  # the case-management system's bad input: the services dead-lettered it, and so does this
         if kind == "casemgmt.ConferenceRequested.v1":
             requests[data.get("request_id", "")] = (at, f"requested ({data.get('conference_type')})")
             continue
@@ -226,6 +230,17 @@ def fold(events: Iterable[dict[str, Any]]) -> EventLog:
         conference.history.sort(key=lambda step: parse_time(step[0]) or NEVER)  # stable: same time, same order
         log.conferences[conference_id] = conference
     return log
+
+
+def _valid_inbound(kind: str, data: dict[str, Any]) -> bool:
+    model = CATALOGUE.get(kind)
+    if model is None:
+        return False
+    try:
+        model.model_validate(data)
+    except ValidationError:
+        return False
+    return True
 
 
 NEVER = datetime.max.replace(tzinfo=UTC)
