@@ -59,14 +59,19 @@ def simulate(
     days: Annotated[int, typer.Option(min=1, max=366, help="simulated days")] = 30,
     seed: Annotated[int, typer.Option(help="the same seed, the same workload")] = 2022,
     speed: Annotated[float, typer.Option(min=0.5, help="simulated hours per real second")] = 10.0,
-    start: Annotated[str | None, typer.Option(help="first day, YYYY-MM-DD (default: the profile's)")] = None,
+    start: Annotated[str | None, typer.Option(help="first day, YYYY-MM-DD (default: the scenario's, else the profile's)")
+                     ] = None,
+    scenario: Annotated[str | None, typer.Option(help="pressure: chairs-off-sick, surge, office-closed, christmas, "
+                                                      "easter, all-virtual, shortfall, or a YAML file (profiles/scenarios/)")
+                        ] = None,
 ) -> None:
     """Run a council's period through the whole system on a simulated clock, then write the report."""
     from cpc_stack.simulation.run import simulate_and_report
 
     simulate_and_report(profile.value, days, seed, speed, date.fromisoformat(start) if start else None, console,
                         progress_factory=lambda: Progress(TextColumn("{task.description}"), BarColumn(),
-                                                          MofNCompleteColumn(), TimeElapsedColumn(), console=console))
+                                                          MofNCompleteColumn(), TimeElapsedColumn(), console=console),
+                        scenario=scenario)
 
 
 @app.command()
