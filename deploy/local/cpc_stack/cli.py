@@ -86,6 +86,41 @@ def status() -> None:
         console.print(f"  {name:<16} {'ready' if ready else 'running' if ready is None else 'not ready'}")
 
 
+@app.command("plan-bench")
+def plan_bench(
+    scenario: Annotated[list[str] | None, typer.Option(help="a scenario's name or file; again for more "
+                                                           "(default: none, chairs-off-sick, surge, office-closed, shortfall)")
+                        ] = None,
+    profile: Annotated[Council, typer.Option(help="the council profile")] = Council.gloucestershire,
+    days: Annotated[int, typer.Option(min=1, max=120, help="days of requests")] = 30,
+    seed: Annotated[int, typer.Option(help="the same seed, the same workload")] = 2022,
+    start: Annotated[str | None, typer.Option(help="first day (default: the scenario's, else the profile's)")] = None,
+    frozen_days: Annotated[int, typer.Option(min=1, help="conferences fewer working days away than this never move")
+                           ] = 5,
+    max_moves: Annotated[int, typer.Option(min=0, help="conferences already planned that one window may move")] = 8,
+    time_limit: Annotated[float, typer.Option(min=0.1, help="seconds the solver may take for one window")] = 5.0,
+) -> None:
+    """Today's greedy planner against the CP-SAT window planner on the same seeded workload, without Kafka."""
+    from rich.table import Table
+
+    from cpc_stack.planbench import bench as run_plan_bench
+
+    names = scenario or ["none", "chairs-off-sick", "surge", "office-closed", "shortfall"]
+    for chosen, greedy, solver in run_plan_bench(profile.value, names, days, seed,
+                                                 date.fromisoformat(start) if start else None,
+                                                 frozen_days=frozen_days, max_moves=max_moves, time_limit=time_limit):
+        table = Table(title=f"{chosen.name}: {days} days from {chosen.start} (seed {seed}). {chosen.description}",
+                      title_justify="left")
+        table.add_column("")
+        table.add_column("greedy", justify="right")
+        table.add_column("solver", justify="right")
+        by_greedy, by_solver = greedy.figures(), solver.figures()
+        for key, value in by_greedy.items():
+            table.add_row(key, str(value), str(by_solver[key]))
+        console.print(table)
+    console.print("England 2024-25: 81.4% of initial conferences within 15 working days.")
+
+
 @app.command()
 def bench(
     profile: Annotated[Council, typer.Option(help="the council profile")] = Council.gloucestershire,

@@ -199,25 +199,37 @@ def plan_window(needs: Iterable[Need], occupancy: Occupancy, now: datetime, prof
 
 
 class _FreeChairs:
+    """Which chairs are free when, as the diary says (read often while building options: remembered, and
+    forgotten when a chair is named)."""
+
     def __init__(self, profile: Profile, diary: ChairDiary) -> None:
         self.profile, self.diary = profile, diary
         self.sessions_a_day = len(profile.session_starts)
+        self.loads: Counter[tuple[str, date]] = Counter((chair, day) for chair, day, _ in diary.taken)
+        self.counted: dict[tuple[date, time], int] = {}
 
     def free(self, chair_id: str, day: date, at: time) -> bool:
         chair = self.profile.chair(chair_id)
         return bool(chair and chair.available_on(day) and not self.diary.is_away(chair_id, day)
                     and (chair_id, day, at) not in self.diary.taken
-                    and self.diary.load(chair_id, day) < min(chair.max_per_day, self.sessions_a_day))
+                    and self.loads[(chair_id, day)] < min(chair.max_per_day, self.sessions_a_day))
+
+    def take(self, chair_id: str, day: date, at: time) -> None:
+        self.diary.take(chair_id, day, at)
+        self.loads[(chair_id, day)] += 1
+        self.counted.pop((day, at), None)
 
     def in_session(self, day: date, at: time) -> int:
-        return sum(1 for chair in self.profile.chairs if self.free(chair.id, day, at))
+        if (day, at) not in self.counted:
+            self.counted[(day, at)] = sum(1 for chair in self.profile.chairs if self.free(chair.id, day, at))
+        return self.counted[(day, at)]
 
     def in_day(self, day: date, sessions: list[time]) -> int:
         total = 0
         for chair in self.profile.chairs:
             open_sessions = sum(1 for at in sessions if self.free(chair.id, day, at))
             if open_sessions:
-                total += min(open_sessions, min(chair.max_per_day, self.sessions_a_day) - self.diary.load(chair.id, day))
+                total += min(open_sessions, min(chair.max_per_day, self.sessions_a_day) - self.loads[(chair.id, day)])
         return total
 
 
@@ -296,7 +308,7 @@ def _name_chairs(needs: list[Need], picked: dict[str, _Option | None], profile: 
         if chair_id is None:
             unplaced.append(need.conference_id)
             continue
-        diary.take(chair_id, option.day, option.at)
+        free_chairs.take(chair_id, option.day, option.at)
         load[chair_id] += 1
         placements[need.conference_id] = Placement(need.conference_id, option.day, option.at, chair_id, option.mode,
                                                    option.office_id, option.room_id)
