@@ -27,8 +27,16 @@ from zoneinfo import ZoneInfo
 
 from cpc_rooms.domain.offices import distance_km, offices_by_nearness, suitable_rooms
 from cpc_scheduling.domain.conference import ROOM_ATTEMPTS
-from cpc_scheduling.domain.planning import ChairDiary, chair_for_session, family_area, needs_step_free, plan_candidates
-from cpc_scheduling.domain.solver import Need, Occupancy, Placement, RoomChoice, WindowPlan, plan_window
+from cpc_scheduling.domain.planning import (
+    ChairDiary,
+    chair_for_session,
+    earliest_day,
+    family_area,
+    first_day_for_invitations,
+    needs_step_free,
+    plan_candidates,
+)
+from cpc_scheduling.domain.solver import Need, Occupancy, Placement, RoomChoice, Weights, WindowPlan, plan_window
 from cpc_scheduling.domain.timescales import Timescale, statutory_deadline
 from cpc_shared.calendar import WorkingDayCalendar
 from cpc_shared.contracts.inbound import Family
@@ -41,6 +49,8 @@ from cpc_stack.simulation.scenarios import Scenario, load_scenario
 from cpc_stack.simulation.workload import Workload
 
 SOLVER_OFFICES = 4  # the solver chooses among the nearest four offices (greedy: every office within reach)
+WARM_UP_DAYS = 28  # requests before the period, so that it starts with the diaries a council would have
+PRESSURE_HORIZON = 15  # working days ahead in which free chairs are counted against the conferences expected
 
 
 @dataclass(frozen=True)
@@ -217,11 +227,16 @@ class Result:
     planner: str
     requests: list[Request]
     state: State
+    measured_from: date
     window_seconds: list[float] = field(default_factory=list)
     windows_replanned: int = 0
+    windows_under_pressure: int = 0
+    windows_fallen_back: int = 0  # the solver found nothing in time: greedy placed the window
 
     def figures(self) -> dict[str, float | int | str]:
-        needs = [r.need for r in self.requests]
+        """Of the requests that arrived in the period (not the warm-up before it)."""
+        measured = [r for r in self.requests if r.arrives.date() >= self.measured_from]
+        needs = [r.need for r in measured]
         placed = self.state.placements
 
         def on_time(kind: str) -> tuple[int, int]:
@@ -233,7 +248,9 @@ class Result:
         review_ok, review_n = on_time("review")
         km = [next(c.km for c in need.rooms[p.mode] if c.room_id == p.room_id)
               for need in needs if (p := placed.get(need.conference_id)) and p.room_id]
-        per_chair = Counter(p.chair_id for p in placed.values())
+        shortened = sum(1 for r in measured if (p := placed.get(r.need.conference_id))
+                        and p.day < _usual_first_day(r, self.state.profile))
+        per_chair = Counter(p.chair_id for p in placed.values() if p.day >= self.measured_from)
         loads = [per_chair.get(chair.id, 0) for chair in self.state.profile.chairs]
         return {
             "initial conferences": initial_n,
@@ -241,6 +258,7 @@ class Result:
             "reviews": review_n,
             "reviews on time": f"{review_ok / review_n:.1%}" if review_n else "-",
             "not placed at all": sum(1 for n in needs if n.conference_id not in placed),
+            "reports' usual time shortened": shortened,
             "conferences moved": sum(1 for count in self.state.moves.values() if count),
             "mean family travel (km)": f"{statistics.fmean(km):.1f}" if km else "-",
             "chair load spread (stdev)": f"{statistics.pstdev(loads):.2f}",
@@ -248,18 +266,26 @@ class Result:
                 f"{statistics.fmean(self.window_seconds):.2f} / {max(self.window_seconds):.2f}"
                 if self.window_seconds else "-"),
             "windows re-planned with moves": self.windows_replanned if self.planner == "solver" else "-",
+            "windows under pressure": self.windows_under_pressure if self.planner == "solver" else "-",
+            "windows left to greedy (no answer in time)": self.windows_fallen_back if self.planner == "solver" else "-",
         }
+
+
+def _usual_first_day(request: Request, profile: Profile) -> date:
+    zone = ZoneInfo(profile.timezone)
+    policy = profile.policy_on(request.arrives.astimezone(zone).date())
+    return earliest_day(request.arrives, policy, profile.calendar(), zone, request.need.kind)
 
 
 def run_greedy(profile: Profile, scenario: Scenario, requests: list[Request], start: date, days: int) -> Result:
     calendar, zone = profile.calendar(), ZoneInfo(profile.timezone)
     state = State(profile)
-    absences(state, scenario, None)
     pending = sorted(requests, key=lambda r: r.arrives)
-    for index in range(days + 1):
+    for index in range(-WARM_UP_DAYS, days + 1):
         day = start + timedelta(days=index)
         morning = datetime.combine(day, time(8), tzinfo=zone)
-        for conference_id in absences(state, scenario, day):
+        uncovered = absences(state, scenario, None) if index == 0 else []  # leave, entered before the period
+        for conference_id in uncovered + absences(state, scenario, day):
             need = next(r.need for r in requests if r.need.conference_id == conference_id)
             old = state.unplace(conference_id)
             placement = greedy_place(need, morning, state, calendar, preferred=None)
@@ -272,29 +298,36 @@ def run_greedy(profile: Profile, scenario: Scenario, requests: list[Request], st
             placement = greedy_place(request.need, request.arrives, state, calendar)
             if placement:
                 state.place(placement)
-    return Result("greedy", requests, state)
+    return Result("greedy", requests, state, start)
 
 
 def run_solver(profile: Profile, scenario: Scenario, requests: list[Request], start: date, days: int, *,
                frozen_days: int, max_moves: int, time_limit: float) -> Result:
     calendar, zone = profile.calendar(), ZoneInfo(profile.timezone)
     state = State(profile)
-    result = Result("solver", requests, state)
+    result = Result("solver", requests, state, start)
     needs = {r.need.conference_id: r.need for r in requests}
-    absences(state, scenario, None)
+    arrivals = Counter(r.arrives.date() for r in requests)
     carried: list[str] = []  # unplaced, or uncovered by an absence: planned again in the next window
-    for index in range(days + 1):
+    for index in range(-WARM_UP_DAYS, days + 1):
         day = start + timedelta(days=index)
+        if index == 0:
+            carried += absences(state, scenario, None)
         carried += absences(state, scenario, day)
         if not calendar.is_working_day(day) and index < days:
             continue
         now = datetime.combine(day, time(17), tzinfo=zone)
         today = [r.need for r in requests if r.arrives.date() == day]
-        window = today + [_with_current(needs[c], state) for c in dict.fromkeys(carried)]
+        # Those carried must move (their chair is away, or nothing was found): no current place to keep.
+        window = today + [needs[c] for c in dict.fromkeys(carried)]
         carried = []
         if not window:
             continue
-        plan = _solve(window, [], state, now, profile, calendar, max_moves=0, time_limit=time_limit)
+        weights = Weights()
+        if under_pressure(state, arrivals, now, profile, calendar):
+            weights = weights.under_pressure()
+            result.windows_under_pressure += 1
+        plan = _solve(window, [], state, now, profile, calendar, max_moves=0, time_limit=time_limit, weights=weights)
         result.window_seconds.append(plan.seconds)
         late = [n for n in window if n.conference_id not in plan.placements
                 or plan.placements[n.conference_id].day > n.deadline]
@@ -308,14 +341,45 @@ def run_solver(profile: Profile, scenario: Scenario, requests: list[Request], st
             if movable:
                 result.windows_replanned += 1
                 plan = _solve(window, movable, state, now, profile, calendar, max_moves=max_moves,
-                              time_limit=time_limit)
+                              time_limit=time_limit, weights=weights)
                 result.window_seconds.append(plan.seconds)
+        if plan.status not in ("OPTIMAL", "FEASIBLE"):
+            # No answer in the time given: today's planner places the window, one conference at a time.
+            result.windows_fallen_back += 1
+            for need in window:
+                if (placement := greedy_place(need, now, state, calendar)) is not None:
+                    state.place(placement)
+            continue
         for conference_id in plan.unplaced:
             state.unplace(conference_id)
             carried.append(conference_id)
         for placement in plan.placements.values():
             state.place(placement)
     return result
+
+
+def under_pressure(state: State, arrivals: Counter[date], now: datetime, profile: Profile,
+                   calendar: WorkingDayCalendar) -> bool:
+    """Would the chairs' free sessions in the coming weeks fall short of the conferences expected (at the rate of
+    the last five working days)? A rough forecast: two thirds of the next `PRESSURE_HORIZON` working days'
+    requests are held within them."""
+    zone = ZoneInfo(profile.timezone)
+    today = now.astimezone(zone).date()
+    recent, day = [], today
+    while len(recent) < 5:
+        if calendar.is_working_day(day):
+            recent.append(arrivals.get(day, 0))
+        day -= timedelta(days=1)
+    expected = statistics.fmean(recent) * PRESSURE_HORIZON * 2 / 3
+    free = 0
+    day = first_day_for_invitations(now, profile.policy_on(today), calendar, zone)
+    for _ in range(PRESSURE_HORIZON):
+        for chair in profile.chairs:
+            if chair.available_on(day) and not state.diary.is_away(chair.id, day):
+                sessions = sum(1 for at in profile.session_starts if (chair.id, day, at) not in state.diary.taken)
+                free += min(sessions, chair.max_per_day - state.diary.load(chair.id, day))
+        day = calendar.add_working_days(day, 1)
+    return expected > free
 
 
 def _with_current(need: Need, state: State) -> Need:
@@ -325,7 +389,7 @@ def _with_current(need: Need, state: State) -> Need:
 
 
 def _solve(window: list[Need], movable: list[Need], state: State, now: datetime, profile: Profile,
-           calendar: WorkingDayCalendar, *, max_moves: int, time_limit: float) -> WindowPlan:
+           calendar: WorkingDayCalendar, *, max_moves: int, time_limit: float, weights: Weights) -> WindowPlan:
     moving = {n.conference_id for n in [*window, *movable]}
     diary = IndexedDiary({(p.chair_id, p.day, p.at) for p in state.placements.values()
                           if p.conference_id not in moving and p.day >= now.date()}, state.diary.away)
@@ -334,8 +398,10 @@ def _solve(window: list[Need], movable: list[Need], state: State, now: datetime,
     nearest = [Need(n.conference_id, n.case_id, n.kind, n.deadline, _nearest(n), n.preferred_chair, n.current)
                for n in [*window, *movable]]
     load = Counter(p.chair_id for p in state.placements.values() if p.conference_id not in moving)
-    return plan_window(nearest, Occupancy(diary, rooms), now, profile, calendar, max_moves=max_moves,
-                       time_limit_seconds=time_limit, chair_load=load)
+    # One worker and the solver's own measure of time: the same answer however busy the machine is (the clock's
+    # limit stays as a safety net).
+    return plan_window(nearest, Occupancy(diary, rooms), now, profile, calendar, weights=weights, max_moves=max_moves,
+                       time_limit_seconds=time_limit * 4, deterministic_limit=time_limit, workers=1, chair_load=load)
 
 
 def _nearest(need: Need) -> dict[str, tuple[RoomChoice, ...]]:
@@ -358,7 +424,7 @@ def bench(profile_name: str, scenario_names: list[str], days: int, seed: int, st
         scenario = load_scenario(name, start, default_start)
         profile = scenario.apply_to_profile(base)
         first = scenario.start or default_start
-        requests = workload_requests(profile, scenario, first, days, seed)
+        requests = workload_requests(profile, scenario, first - timedelta(days=WARM_UP_DAYS), days + WARM_UP_DAYS, seed)
         greedy = run_greedy(profile, scenario, requests, first, days)
         solver = run_solver(profile, scenario, requests, first, days, frozen_days=frozen_days, max_moves=max_moves,
                             time_limit=time_limit)

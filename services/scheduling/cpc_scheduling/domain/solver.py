@@ -83,7 +83,7 @@ class Need:
     deadline: date
     rooms: dict[str, tuple[RoomChoice, ...]] = field(default_factory=dict)
     preferred_chair: str | None = None
-    current: Placement | None = None  # planned already: a move costs, and counts against `max_moves`
+    current: Placement | None = None  # planned already and may stay: a move costs, and counts against `max_moves`
 
 
 @dataclass
@@ -105,8 +105,18 @@ class Weights:
     per_km: int = 4
     per_day_initial_later: int = 15  # earlier rather than later
     per_day_review_early: int = 4  # a review before its window
+    per_day_review_before_deadline: int = 0  # (under pressure) reviews close to their deadline
+    later_from_notice: bool = False  # initial conferences: "later" from the first day invitations allow
     per_day_reports_shortened: int = 40  # sooner than the agencies' usual time
     other_chair: int = 30  # not the case's own chair
+
+    def under_pressure(self) -> Weights:
+        """When the coming weeks' chairs cannot hold the conferences expected, a session left empty now is lost
+        to the initial conferences still to come: each initial conference as early as its notice allows (the
+        reports' usual time giving way), and reviews as close to their deadline as they can be, leaving the
+        nearer sessions to initial conferences."""
+        return Weights(**{**self.__dict__, "per_day_initial_later": 60, "per_day_reports_shortened": 0,
+                          "per_day_review_before_deadline": 10, "later_from_notice": True})
 
 
 @dataclass
@@ -132,8 +142,12 @@ class _Option:
 def plan_window(needs: Iterable[Need], occupancy: Occupancy, now: datetime, profile: Profile,
                 calendar: WorkingDayCalendar, *, weights: Weights = Weights(), max_moves: int | None = None,
                 late_horizon_working_days: int = 10, time_limit_seconds: float = 10.0,
-                workers: int = 2, chair_load: Counter[str] | None = None) -> WindowPlan:
-    """The best placement of `needs` around `occupancy` (which it does not change)."""
+                workers: int = 2, chair_load: Counter[str] | None = None,
+                deterministic_limit: float | None = None) -> WindowPlan:
+    """The best placement of `needs` around `occupancy` (which it does not change) found in the time given.
+
+    `deterministic_limit` bounds the search by the solver's deterministic time instead of the clock's (with one
+    worker: the same answer on a busy machine as on an idle one)."""
     started = wall.monotonic()
     needs = list(needs)
     zone = ZoneInfo(profile.timezone)
@@ -185,6 +199,8 @@ def plan_window(needs: Iterable[Need], occupancy: Occupancy, now: datetime, prof
     solver.parameters.max_time_in_seconds = time_limit_seconds
     solver.parameters.num_workers = workers
     solver.parameters.random_seed = 1
+    if deterministic_limit is not None:
+        solver.parameters.max_deterministic_time = deterministic_limit
     status = solver.solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return WindowPlan({}, [n.conference_id for n in needs], [], wall.monotonic() - started,
@@ -229,7 +245,8 @@ class _FreeChairs:
         for chair in self.profile.chairs:
             open_sessions = sum(1 for at in sessions if self.free(chair.id, day, at))
             if open_sessions:
-                total += min(open_sessions, min(chair.max_per_day, self.sessions_a_day) - self.loads[(chair.id, day)])
+                total += max(0, min(open_sessions,
+                                    min(chair.max_per_day, self.sessions_a_day) - self.loads[(chair.id, day)]))
         return total
 
 
@@ -248,7 +265,8 @@ def _options(need: Need, now: datetime, today: date, profile: Profile, calendar:
     day = calendar.on_or_after(notice)
     while day <= last:
         mode: AttendanceMode = profile.policy_on(day).attendance[need.kind]  # type: ignore[index]
-        base = _time_cost(need, day, first, usual, calendar, weights)
+        base = _time_cost(need, day, notice if weights.later_from_notice and need.kind != "review" else first, usual,
+                          calendar, weights)
         for at in sessions:
             if free_chairs.in_session(day, at) == 0:
                 continue
@@ -281,6 +299,7 @@ def _time_cost(need: Need, day: date, first: date, usual: date, calendar: Workin
     if need.kind == "review":
         if day < first:
             cost += weights.per_day_review_early * calendar.working_days_between(day, first)
+        cost += weights.per_day_review_before_deadline * calendar.working_days_between(day, need.deadline)
     elif day > first:
         cost += weights.per_day_initial_later * calendar.working_days_between(first, day)
     return cost
