@@ -50,6 +50,7 @@ from cpc_stack.simulation.workload import Workload
 
 SOLVER_OFFICES = 4  # the solver chooses among the nearest four offices (greedy: every office within reach)
 WARM_UP_DAYS = 28  # requests before the period, so that it starts with the diaries a council would have
+MOVABLE_AT_MOST = 40  # conferences already planned that one window may consider moving
 PRESSURE_HORIZON = 15  # working days ahead in which free chairs are counted against the conferences expected
 
 
@@ -336,8 +337,12 @@ def run_solver(profile: Profile, scenario: Scenario, requests: list[Request], st
             # deadline of those late (and the days they would be late on).
             frozen_until = calendar.add_working_days(day, frozen_days)
             until = calendar.add_working_days(max(n.deadline for n in late), 5)
-            movable = [_with_current(needs[p.conference_id], state) for p in state.placements.values()
-                       if frozen_until <= p.day <= until and p.conference_id not in {n.conference_id for n in window}]
+            in_window = {n.conference_id for n in window}
+            candidates = sorted((p for p in state.placements.values()
+                                 if frozen_until <= p.day <= until and p.conference_id not in in_window),
+                                key=lambda p: (needs[p.conference_id].kind != "review", p.day))
+            # Reviews first (the most room before their deadlines), nearest first; a bounded window.
+            movable = [_with_current(needs[p.conference_id], state) for p in candidates[:MOVABLE_AT_MOST]]
             if movable:
                 result.windows_replanned += 1
                 plan = _solve(window, movable, state, now, profile, calendar, max_moves=max_moves,

@@ -155,11 +155,27 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     "all-virtual": {"description": "every conference virtual from day 0 (as Essex from 25 March 2020)",
                     "all_virtual_from": "+0"},
     "shortfall": {
-        "description": "the hard case, from 6 June 2022: a 1.75x surge for a month, four chairs off sick for three "
-                       "weeks and Gloucester's office closed for two",
+        "description": "from 6 June 2022: four chairs off sick for six weeks, referrals at 1.75 times the usual rate "
+                       "for a month, Gloucester's office closed for two weeks",
         "start": "2022-06-06",
         "surge": [{"factor": 1.75, "from": "+0", "to": "+30"}],
-        "chairs_away": [{"chair": f"CHAIR-GL-0{i}", "from": "+1", "to": "+21", "kind": "sickness"} for i in (1, 2, 3, 4)],
+        "chairs_away": [{"chair": f"CHAIR-GL-0{i}", "from": "+1", "to": "+45", "kind": "sickness"} for i in (1, 2, 3, 4)],
+        "offices_closed": [{"office": "GL-GLOUCESTER", "from": "+3", "to": "+17"}]},
+    "long-sickness": {
+        "description": "from 6 June 2022: five chairs off sick for six weeks, referrals at 1.5 times the usual rate "
+                       "for a month, Gloucester's office closed for two weeks",
+        "start": "2022-06-06",
+        "surge": [{"factor": 1.5, "from": "+0", "to": "+30"}],
+        "chairs_away": [{"chair": f"CHAIR-GL-0{i}", "from": "+1", "to": "+45", "kind": "sickness"}
+                        for i in (1, 2, 3, 4, 5)],
+        "offices_closed": [{"office": "GL-GLOUCESTER", "from": "+3", "to": "+17"}]},
+    "overload": {
+        "description": "beyond what the chairs can hold, from 6 June 2022: five chairs off sick for six weeks and "
+                       "referrals at 1.75 times the usual rate for a month, Gloucester's office closed for two weeks",
+        "start": "2022-06-06",
+        "surge": [{"factor": 1.75, "from": "+0", "to": "+30"}],
+        "chairs_away": [{"chair": f"CHAIR-GL-0{i}", "from": "+1", "to": "+45", "kind": "sickness"}
+                        for i in (1, 2, 3, 4, 5)],
         "offices_closed": [{"office": "GL-GLOUCESTER", "from": "+3", "to": "+17"}]},
 }
 
