@@ -6,7 +6,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from cpc_scheduling.domain.planning import ChairDiary, plan_candidates
-from cpc_scheduling.domain.solver import Need, Occupancy, Placement, RoomChoice, plan_window
+from cpc_scheduling.domain.solver import Need, Occupancy, Placement, RoomChoice, Weights, plan_window
 from cpc_shared.calendar import WorkingDayCalendar
 from cpc_shared.profile import load_profile
 
@@ -94,3 +94,14 @@ def test_an_initial_conference_comes_before_a_review_when_only_one_can_be_on_tim
     plan = plan_window([review, initial], Occupancy(), MONDAY, profile, calendar, time_limit_seconds=5)
     assert plan.placements["CONF-I"].day == TUESDAY
     assert plan.placements["CONF-R"].day == WEDNESDAY
+
+
+def test_under_pressure_an_initial_conference_takes_the_first_day_notice_allows_and_a_review_waits_for_its_deadline():
+    initial = Need("CONF-I", "CASE-I", "initial", date(2022, 6, 27), rooms=B.rooms)
+    review = Need("CONF-R", "CASE-R", "review", date(2022, 6, 27), rooms=A.rooms)
+    usual = plan_window([initial, review], Occupancy(), MONDAY, profile, calendar, time_limit_seconds=5)
+    assert usual.placements["CONF-I"].day == date(2022, 6, 14)  # the agencies' usual time: six working days on
+    pressed = plan_window([initial, review], Occupancy(), MONDAY, profile, calendar, time_limit_seconds=5,
+                          weights=Weights().under_pressure())
+    assert pressed.placements["CONF-I"].day == TUESDAY  # the first day the invitations' notice allows
+    assert pressed.placements["CONF-R"].day == date(2022, 6, 27)  # the nearer sessions left to initial conferences
