@@ -69,6 +69,7 @@ def simulate(
     """Run a council's period through the whole system on a simulated clock, then write the report."""
     from cpc_stack.simulation.run import simulate_and_report
 
+    _check_scenarios([scenario] if scenario else [], profile.value)
     simulate_and_report(profile.value, days, seed, speed, date.fromisoformat(start) if start else None, console,
                         progress_factory=lambda: Progress(TextColumn("{task.description}"), BarColumn(),
                                                           MofNCompleteColumn(), TimeElapsedColumn(), console=console),
@@ -85,6 +86,22 @@ def status() -> None:
     for name in processes.running():
         ready = services.is_ready(name) if name.partition("-")[0] in services.SERVICES else None
         console.print(f"  {name:<16} {'ready' if ready else 'running' if ready is None else 'not ready'}")
+
+
+def _check_scenarios(names: list[str], profile_name: str) -> None:
+    """A scenario that cannot be read, or names what the council does not have, is refused before anything starts."""
+    from cpc_shared.profile import load_profile
+
+    from cpc_stack.paths import REPO
+    from cpc_stack.simulation.runner import PROFILES
+    from cpc_stack.simulation.scenarios import load_scenario
+
+    path, default_start = PROFILES[profile_name]
+    for name in names:
+        try:
+            load_scenario(name, None, default_start).apply_to_profile(load_profile(REPO / path))
+        except (ValueError, KeyError, TypeError) as error:
+            raise typer.BadParameter(str(error), param_hint="--scenario") from None
 
 
 @app.command("plan-bench")
@@ -109,6 +126,8 @@ def plan_bench(
     from cpc_stack.planbench import bench as run_plan_bench
 
     names = scenario or ["none", "chairs-off-sick", "surge", "office-closed", "shortfall", "long-sickness", "overload"]
+
+    _check_scenarios(names, profile.value)
     headings = ("scenario", "initial within 15 wd", "reviews on time", "moved", "reports' time shortened",
                 "family km", "chair load stdev", "solver s/window (mean / max)")
     rows = [headings, tuple("---" for _ in headings)]
