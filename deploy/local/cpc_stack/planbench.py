@@ -52,6 +52,7 @@ SOLVER_OFFICES = 4  # the solver chooses among the nearest four offices (greedy:
 WARM_UP_DAYS = 28  # requests before the period, so that it starts with the diaries a council would have
 MOVABLE_AT_MOST = 40  # conferences already planned that one window may consider moving
 PRESSURE_HORIZON = 15  # working days ahead in which free chairs are counted against the conferences expected
+EXPECTED_WITHIN_HORIZON = 0.5  # of the requests expected in that time, the share held within it (tried: 0.25-2/3)
 
 
 @dataclass(frozen=True)
@@ -366,7 +367,7 @@ def run_solver(profile: Profile, scenario: Scenario, requests: list[Request], st
 def under_pressure(state: State, arrivals: Counter[date], now: datetime, profile: Profile,
                    calendar: WorkingDayCalendar) -> bool:
     """Would the chairs' free sessions in the coming weeks fall short of the conferences expected (at the rate of
-    the last five working days)? A rough forecast: two thirds of the next `PRESSURE_HORIZON` working days'
+    the last five working days)? A rough forecast: half of the next `PRESSURE_HORIZON` working days.
     requests are held within them."""
     zone = ZoneInfo(profile.timezone)
     today = now.astimezone(zone).date()
@@ -375,7 +376,7 @@ def under_pressure(state: State, arrivals: Counter[date], now: datetime, profile
         if calendar.is_working_day(day):
             recent.append(arrivals.get(day, 0))
         day -= timedelta(days=1)
-    expected = statistics.fmean(recent) * PRESSURE_HORIZON * 2 / 3
+    expected = statistics.fmean(recent) * PRESSURE_HORIZON * EXPECTED_WITHIN_HORIZON
     free = 0
     day = first_day_for_invitations(now, profile.policy_on(today), calendar, zone)
     for _ in range(PRESSURE_HORIZON):
