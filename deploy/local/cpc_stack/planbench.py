@@ -367,8 +367,8 @@ def run_solver(profile: Profile, scenario: Scenario, requests: list[Request], st
 def under_pressure(state: State, arrivals: Counter[date], now: datetime, profile: Profile,
                    calendar: WorkingDayCalendar) -> bool:
     """Would the chairs' free sessions in the coming weeks fall short of the conferences expected (at the rate of
-    the last five working days)? A rough forecast: half of the next `PRESSURE_HORIZON` working days.
-    requests are held within them."""
+    the last five working days)? A rough forecast: half of the next `PRESSURE_HORIZON` working days' requests
+    are held within them."""
     zone = ZoneInfo(profile.timezone)
     today = now.astimezone(zone).date()
     recent, day = [], today
