@@ -124,8 +124,16 @@ def gather(profile: Profile, start: date, days: int, events: list[dict[str, Any]
 share = census.share_within_timescale
 
 
+def _under(figures: dict[str, Any]) -> str:
+    """The scenario the period ran under, if any (`cpc_stack.simulation.scenarios`)."""
+    scenario = figures.get("scenario")
+    if not scenario or scenario.get("name") == "none":
+        return ""
+    return f", scenario {scenario['name']}" + (f" ({scenario['description']})" if scenario.get("description") else "")
+
+
 def summary(figures: dict[str, Any]) -> str:
-    lines = [f"{figures['council']}: {figures['days']} days from {figures['start']}"]
+    lines = [f"{figures['council']}: {figures['days']} days from {figures['start']}{_under(figures)}"]
     initial = figures["by_kind"].get("initial")
     first = share(initial)
     lines.append(f"  initial conferences within 15 working days: "
@@ -233,7 +241,7 @@ h1 {{ font-size: 1.6em; }} h2 {{ margin-top: 2em; border-bottom: 1px solid #b1b4
 .chart text {{ font-size: 12px; fill: #0b0c0c; }} table {{ border-collapse: collapse; font-size: 12px; }}
 td, th {{ border: 1px solid #b1b4b6; padding: 2px 5px; text-align: center; }} .big {{ font-size: 2.2em; font-weight: bold; }}
 </style></head><body>
-<h1>{html.escape(figures['council'])}: {figures['days']} days from {figures['start']}</h1>
+<h1>{html.escape(figures['council'])}: {figures['days']} days from {figures['start']}{html.escape(_under(figures))}</h1>
 <p class="big">{(share(initial) or 0):.0%} of initial conferences within 15 working days</p>
 <p>England, 2024-25: {NATIONAL_INITIAL_ON_TIME:.1%}. Counted as the Children in Need census counts: each conference
 by the day it was held, from the strategy discussion; one not held by a deadline that has passed counts as late;

@@ -31,10 +31,11 @@ class Outcome:
 
 
 def simulate_and_report(profile: str, days: int, seed: int, speed: float, start: date | None, console: Console,
-                        progress_factory: Callable[[], Progress]) -> Outcome:
+                        progress_factory: Callable[[], Progress], scenario: str | None = None) -> Outcome:
+    run = default_run(profile, days, seed, speed, start, scenario)  # a scenario that does not fit fails here, first
     endpoints = infra.up()
-    run = default_run(profile, days, seed, speed, start)
-    console.print(f"Simulating {profile} for {days} days from {run.start} (seed {seed}); "
+    under = "" if run.scenario.name == "none" else f" under scenario {run.scenario.name}"
+    console.print(f"Simulating {profile} for {days} days from {run.start}{under} (seed {seed}); "
                   f"databases {run.database_prefix}_*")
     with progress_factory() as progress:
         task = progress.add_task("simulated days", total=days)
@@ -49,8 +50,9 @@ def simulate_and_report(profile: str, days: int, seed: int, speed: float, start:
             services.stop()
     events = eventlog.as_events(watcher.seen)
     figures = gather(load_profile(run.profile_path), run.start, days, events)
+    figures["scenario"] = {"name": run.scenario.name, "description": run.scenario.description}
     REPORTS.mkdir(parents=True, exist_ok=True)
-    name = f"{profile}-{run.start.isoformat()}-{days}d-seed{seed}"
+    name = f"{profile}-{run.start.isoformat()}-{days}d-seed{seed}" + ("" if under == "" else f"-{run.scenario.name}")
     page = REPORTS / f"{name}.html"
     page.write_text(render_html(figures))
     # The same figures for machines, with the run they came from; and the topics' record they were counted from.

@@ -22,10 +22,12 @@ from cpc_shared.profile import load_profile
 from cpc_stack import casemgmt, infra, services
 from cpc_stack.observe import Watcher, consumer_lag, skip_to_end
 from cpc_stack.paths import REPO, RUN
+from cpc_stack.simulation.scenarios import Scenario, load_scenario, write_profile
 from cpc_stack.simulation.workload import Workload
 
 DAY_START, DAY_END = time(8, 0), time(18, 0)
 REPORTS_API = services.api("reports")
+SCHEDULING_API = services.api("scheduling")
 PROFILES = {"gloucestershire": ("profiles/gloucestershire-2022.yaml", date(2022, 5, 3)),
             "essex": ("profiles/essex-2020.yaml", date(2020, 3, 23))}
 
@@ -40,6 +42,7 @@ class Run:
     speed: float  # simulated hours per real second
     database_prefix: str
     watcher: Watcher | None = None
+    scenario: Scenario = Scenario(name="none")
 
 
 class Simulation:
@@ -85,6 +88,7 @@ class Simulation:
                            ) as watcher:
             await asyncio.to_thread(services.start, self.endpoints, extra_env=self.service_env())
             self.run.watcher = watcher
+            await self.announce_absences(None)  # leave, entered before the period
             self.producer = AIOKafkaProducer(bootstrap_servers=self.endpoints.kafka, acks="all",
                                              enable_idempotence=True)
             await self.producer.start()
@@ -109,9 +113,12 @@ class Simulation:
         for hour in hours:
             now = datetime.combine(day, time(hour), tzinfo=self.zone)
             self.set_clock(now)
+            if hour == DAY_START.hour:
+                await self.announce_absences(day)  # sickness, on its first morning
             items: list[tuple[str, dict[str, Any]]] = []
             if working and hour in (9, 11, 14):
-                items += [("casemgmt.ConferenceRequested.v1", r) for r in self.workload.initial_requests(day, now)
+                factor = self.run.scenario.referral_factor(day)
+                items += [("casemgmt.ConferenceRequested.v1", r) for r in self.workload.initial_requests(day, now, factor)
                           if self.workload.chance(1 / 3) or hour == 9]
             if working and hour == 10:
                 items += [("casemgmt.ConferenceRequested.v1", r) for r in self.workload.legacy_reviews(day, now)]
@@ -122,6 +129,20 @@ class Simulation:
             await self.submit_reports(watcher, now, http)
             await asyncio.sleep(1 / self.run.speed)
             self.paced += 1 / self.run.speed
+
+    async def announce_absences(self, day: date | None) -> None:
+        """The scenario's chairs away, entered by the team through the scheduling API."""
+        absences = self.run.scenario.absences_announced_on(day)
+        if not absences:
+            return
+        token = issue_token(infra.staff_token_secret(), subject="manager-sim", role="manager")
+        async with httpx.AsyncClient(timeout=60) as http:
+            for away in absences:
+                answer = await http.post(f"{SCHEDULING_API}/chairs/{away.chair_id}/absences",
+                                         headers={"Authorization": f"Bearer {token}"},
+                                         json={"first_day": away.first_day.isoformat(),
+                                               "last_day": away.last_day.isoformat(), "kind": away.kind})
+                answer.raise_for_status()
 
     def latest_conferences(self, watcher: Watcher) -> dict[str, dict[str, Any]]:
         new = watcher.seen[self.read_for_conferences:]
@@ -211,8 +232,16 @@ class Simulation:
         return pending
 
 
-def default_run(profile: str, days: int, seed: int, speed: float, start: date | None = None) -> Run:
+def default_run(profile: str, days: int, seed: int, speed: float, start: date | None = None,
+                scenario: str | None = None) -> Run:
+    """A run of `profile`; under a scenario, the services read the profile as the scenario changes it (written
+    to `.stack/scenarios/`), and the run starts on the scenario's first day unless `start` is given."""
     path, default_start = PROFILES[profile]
+    chosen = load_scenario(scenario, start, default_start)
+    profile_path = REPO / path
+    if chosen.name != "none":
+        changed = chosen.apply_to_profile(load_profile(profile_path))
+        profile_path = write_profile(changed, RUN / "scenarios" / f"{profile}-{chosen.name}.yaml")
     stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
-    return Run(profile_name=profile, profile_path=REPO / path, start=start or default_start, days=days, seed=seed,
-               speed=speed, database_prefix=f"cpc_sim_{stamp}")
+    return Run(profile_name=profile, profile_path=profile_path, start=chosen.start or default_start, days=days,
+               seed=seed, speed=speed, database_prefix=f"cpc_sim_{stamp}", scenario=chosen)

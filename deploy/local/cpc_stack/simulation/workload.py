@@ -92,9 +92,10 @@ class Workload:
         self.case_number += 1
         return f"SIM-{self.seed}-{self.case_number:05d}", self.family()
 
-    def initial_requests(self, day: date, now: datetime) -> list[dict[str, Any]]:
+    def initial_requests(self, day: date, now: datetime, factor: float = 1.0) -> list[dict[str, Any]]:
+        """The day's referrals that need an initial conference; `factor` times the usual rate (a surge)."""
         requests = []
-        for _ in range(self.poisson(INITIAL_PER_WORKING_DAY)):
+        for _ in range(self.poisson(INITIAL_PER_WORKING_DAY * factor)):
             case_id, family = self.new_case()
             strategy = day - timedelta(days=self.rng.choice([0, 1, 1, 2, 3]))
             requests.append(self._request(case_id, family, "initial", strategy, now))
