@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import sys
 import urllib.request
 import uuid
 
+import httpx
 import pytest
 from cpc_shared.contracts import Topics
-from cpc_stack import casemgmt, k8s, processes, services
-from cpc_stack.observe import Watcher, consumer_lag
+from cpc_stack import casemgmt, k8s, processes, services, settling
+from cpc_stack.observe import Watcher
 from cpc_stack.paths import PORT_OFFSET, REPO
 from pymongo import MongoClient
 
@@ -108,15 +108,12 @@ async def drained(kafka: str, ports: list[int], limit: float = 90.0) -> bool:
     """Every consumer group caught up and every outbox published, twice in a row a second apart."""
     loop, quiet = asyncio.get_running_loop(), 0
     deadline = loop.time() + limit
-    while loop.time() < deadline:
-        pending = sum((await consumer_lag(kafka)).values())
-        for port in ports:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/outbox", timeout=10) as response:
-                pending += json.loads(response.read())["pending_documents"]
-        quiet = quiet + 1 if pending == 0 else 0
-        if quiet >= 2:
-            return True
-        await asyncio.sleep(1)
+    async with httpx.AsyncClient(timeout=10) as client:
+        while loop.time() < deadline:
+            quiet = quiet + 1 if await settling.lag(kafka) == 0 and await settling.pending_outbox(client, ports) == 0 else 0
+            if quiet >= 2:
+                return True
+            await asyncio.sleep(1)
     return False
 
 

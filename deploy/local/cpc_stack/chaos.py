@@ -30,12 +30,11 @@ from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
 
-import httpx
 from aiokafka import AIOKafkaProducer
 from cpc_shared.contracts import Topics
 
-from cpc_stack import casemgmt, infra, processes, services
-from cpc_stack.observe import Seen, Watcher, consumer_lag, skip_to_end
+from cpc_stack import casemgmt, infra, processes, services, settling
+from cpc_stack.observe import Seen, Watcher, skip_to_end
 
 REQUESTED = "casemgmt.ConferenceRequested.v1"
 RECOVERY_LIMIT = 180.0  # seconds a fault may take to recover from before it is reported as not recovered
@@ -135,9 +134,9 @@ class Chaos:
             finally:
                 load.cancel()
             self.say(f"load done: {len(self.sent)} requests; waiting for the services to settle")
-            settling = time.monotonic()
-            self.result.settled = await settle(self.endpoints.kafka, watcher)
-            self.result.settle_seconds = time.monotonic() - settling
+            settling_began = time.monotonic()
+            self.result.settled = await settling.settle(self.endpoints.kafka, watcher)
+            self.result.settle_seconds = time.monotonic() - settling_began
             self.check(watcher.seen)
         self.count_mail(mail_before)
         return self.result
@@ -193,7 +192,7 @@ class Chaos:
         after = len(self.sent)  # the requests sent from now on show that the whole flow runs again
         while time.monotonic() - start < RECOVERY_LIMIT:
             ready = await asyncio.to_thread(lambda: all(services.is_ready(name) for name in services.SERVICES))
-            if ready and self.scheduled_since(after) and await _lag(self.endpoints.kafka, groups) == 0:
+            if ready and self.scheduled_since(after) and await settling.lag(self.endpoints.kafka, groups) == 0:
                 fault.caught_up = time.monotonic() - start
                 return
             await asyncio.sleep(0.5)
@@ -336,42 +335,6 @@ def _overlaps(periods: list[tuple[str, str, str]]) -> int:
                 count += 1
             latest_end = end if latest_end is None else max(latest_end, end)
     return count
-
-
-async def _lag(bootstrap: str, prefix: str) -> int | None:
-    try:
-        return sum((await consumer_lag(bootstrap, prefix)).values())
-    except Exception:  # the broker still coming back
-        return None
-
-
-async def pending_outbox(client: httpx.AsyncClient) -> int | None:
-    """Events the services have recorded and not yet published (`/health/outbox`); None if one does not answer."""
-    pending = 0
-    try:
-        for port in services.SERVICES.values():
-            answer = await client.get(f"http://127.0.0.1:{port}/health/outbox")
-            answer.raise_for_status()
-            pending += answer.json()["pending_documents"]
-    except (httpx.HTTPError, KeyError, ValueError):
-        return None
-    return pending
-
-
-async def settle(bootstrap: str, watcher: Watcher, quiet_for: float = 5.0, limit: float = 300.0) -> bool:
-    """Every consumer group caught up, every outbox published, nothing new on the topics for `quiet_for` s."""
-    started, quiet_since, seen = time.monotonic(), None, -1
-    async with httpx.AsyncClient(timeout=30) as client:
-        while time.monotonic() - started < limit:
-            if await _lag(bootstrap, "cpc-") == 0 and len(watcher.seen) == seen and await pending_outbox(client) == 0:
-                quiet_since = quiet_since or time.monotonic()
-                if time.monotonic() - quiet_since >= quiet_for:
-                    return True
-            else:
-                quiet_since = None
-            seen = len(watcher.seen)
-            await asyncio.sleep(1)
-    return False
 
 
 def report(result: Result, plan: Plan, say: Callable[[str], None]) -> None:

@@ -4,7 +4,6 @@ case-management system and the agencies would, hour by hour, then the report."""
 from __future__ import annotations
 
 import asyncio
-import time as wall
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,8 +18,8 @@ from cpc_shared.contracts import Topics
 from cpc_shared.http import issue_token
 from cpc_shared.profile import load_profile
 
-from cpc_stack import casemgmt, infra, services
-from cpc_stack.observe import Watcher, consumer_lag, skip_to_end
+from cpc_stack import casemgmt, infra, services, settling
+from cpc_stack.observe import Watcher, skip_to_end
 from cpc_stack.paths import REPO, RUN
 from cpc_stack.simulation.scenarios import Scenario, load_scenario, write_profile
 from cpc_stack.simulation.workload import Workload
@@ -203,34 +202,7 @@ class Simulation:
         """Wait until the services have finished what the period started: every consumer group caught up,
         every outbox published, and nothing new on the topics for `quiet_for` seconds. False if they had
         not after `limit` seconds (the report then says so)."""
-        started, quiet_since, seen = wall.monotonic(), None, -1
-        client = httpx.AsyncClient(timeout=30)
-        try:
-            while wall.monotonic() - started < limit:
-                lag = sum((await consumer_lag(self.endpoints.kafka)).values())
-                # The outboxes are counted only once the consumers have caught up: counting reads whole
-                # collections, work the store should spend on the services while they are behind.
-                if lag == 0 and len(watcher.seen) == seen and await self.pending_outbox(client) == 0:
-                    quiet_since = quiet_since or wall.monotonic()
-                    if wall.monotonic() - quiet_since >= quiet_for:
-                        return True
-                else:
-                    quiet_since = None
-                seen = len(watcher.seen)
-                await asyncio.sleep(1)
-            return False
-        finally:
-            await client.aclose()
-
-    async def pending_outbox(self, client: httpx.AsyncClient) -> int:
-        """Events the services have recorded and not yet published, as each service says (`/health/outbox`)."""
-        pending = 0
-        for port in services.SERVICES.values():
-            answer = await client.get(f"http://127.0.0.1:{port}/health/outbox")
-            answer.raise_for_status()
-            pending += answer.json()["pending_documents"]
-        return pending
-
+        return await settling.settle(self.endpoints.kafka, watcher, quiet_for, limit)
 
 def default_run(profile: str, days: int, seed: int, speed: float, start: date | None = None,
                 scenario: str | None = None) -> Run:
