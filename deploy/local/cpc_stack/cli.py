@@ -119,6 +119,9 @@ def plan_bench(
     max_moves: Annotated[int, typer.Option(min=0, help="conferences already planned that one window may move")] = 8,
     time_limit: Annotated[float, typer.Option(min=0.1, help="the solver's own (deterministic) seconds for one window; "
                                                               "four times as many on the clock at most")] = 5.0,
+    per_arrival: Annotated[bool, typer.Option(help="the solver plans each request as it arrives, as the scheduling "
+                                                   "service does (default: the day's requests together at 17:00)")
+                           ] = False,
 ) -> None:
     """Today's greedy planner against the CP-SAT window planner on the same seeded workload, without Kafka."""
     from rich.table import Table
@@ -133,7 +136,8 @@ def plan_bench(
     rows = [headings, tuple("---" for _ in headings)]
     for chosen, greedy, solver in run_plan_bench(profile.value, names, days, seed,
                                                  date.fromisoformat(start) if start else None,
-                                                 frozen_days=frozen_days, max_moves=max_moves, time_limit=time_limit):
+                                                 frozen_days=frozen_days, max_moves=max_moves, time_limit=time_limit,
+                                                 per_arrival=per_arrival):
         table = Table(title=f"{chosen.name}: {days} days from {chosen.start} (seed {seed}). {chosen.description}",
                       title_justify="left")
         table.add_column("")

@@ -304,7 +304,9 @@ def run_greedy(profile: Profile, scenario: Scenario, requests: list[Request], st
 
 
 def run_solver(profile: Profile, scenario: Scenario, requests: list[Request], start: date, days: int, *,
-               frozen_days: int, max_moves: int, time_limit: float) -> Result:
+               frozen_days: int, max_moves: int, time_limit: float, per_arrival: bool = False) -> Result:
+    """`per_arrival`: each request planned as it arrives (those arriving together, together), as the scheduling
+    service does; else the day's requests together at 17:00."""
     calendar, zone = profile.calendar(), ZoneInfo(profile.timezone)
     state = State(profile)
     result = Result("solver", requests, state, start)
@@ -318,50 +320,59 @@ def run_solver(profile: Profile, scenario: Scenario, requests: list[Request], st
         carried += absences(state, scenario, day)
         if not calendar.is_working_day(day) and index < days:
             continue
-        now = datetime.combine(day, time(17), tzinfo=zone)
-        today = [r.need for r in requests if r.arrives.date() == day]
-        # Those carried must move (their chair is away, or nothing was found): no current place to keep.
-        window = today + [needs[c] for c in dict.fromkeys(carried)]
-        carried = []
-        if not window:
-            continue
-        weights = Weights()
-        if under_pressure(state, arrivals, now, profile, calendar):
-            weights = weights.under_pressure()
-            result.windows_under_pressure += 1
-        plan = _solve(window, [], state, now, profile, calendar, max_moves=0, time_limit=time_limit, weights=weights)
-        result.window_seconds.append(plan.seconds)
-        late = [n for n in window if n.conference_id not in plan.placements
-                or plan.placements[n.conference_id].day > n.deadline]
-        if late:
-            # The affected window: conferences already planned, not yet within `frozen_days`, up to the latest
-            # deadline of those late (and the days they would be late on).
-            frozen_until = calendar.add_working_days(day, frozen_days)
-            until = calendar.add_working_days(max(n.deadline for n in late), 5)
-            in_window = {n.conference_id for n in window}
-            candidates = sorted((p for p in state.placements.values()
-                                 if frozen_until <= p.day <= until and p.conference_id not in in_window),
-                                key=lambda p: (needs[p.conference_id].kind != "review", p.day))
-            # Reviews first (the most room before their deadlines), nearest first; a bounded window.
-            movable = [_with_current(needs[p.conference_id], state) for p in candidates[:MOVABLE_AT_MOST]]
-            if movable:
-                result.windows_replanned += 1
-                plan = _solve(window, movable, state, now, profile, calendar, max_moves=max_moves,
-                              time_limit=time_limit, weights=weights)
-                result.window_seconds.append(plan.seconds)
-        if plan.status not in ("OPTIMAL", "FEASIBLE"):
-            # No answer in the time given: today's planner places the window, one conference at a time.
-            result.windows_fallen_back += 1
-            for need in window:
-                if (placement := greedy_place(need, now, state, calendar)) is not None:
-                    state.place(placement)
-            continue
-        for conference_id in plan.unplaced:
-            state.unplace(conference_id)
-            carried.append(conference_id)
-        for placement in plan.placements.values():
-            state.place(placement)
+        evening = datetime.combine(day, time(17), tzinfo=zone)
+        moments = sorted({r.arrives for r in requests if r.arrives.date() == day}) if per_arrival else []
+        for now in moments or [evening]:
+            today = [r.need for r in requests if (r.arrives == now if per_arrival else r.arrives.date() == day)]
+            # Those carried must move (their chair is away, or nothing was found): no current place to keep.
+            window = today + [needs[c] for c in dict.fromkeys(carried)]
+            carried = []
+            if window:
+                carried += _plan_one_window(window, day, now, state, result, needs, arrivals, profile, calendar,
+                                            frozen_days=frozen_days, max_moves=max_moves, time_limit=time_limit)
     return result
+
+
+def _plan_one_window(window: list[Need], day: date, now: datetime, state: State, result: Result,
+                     needs: dict[str, Need], arrivals: Counter[date], profile: Profile, calendar: WorkingDayCalendar,
+                     *, frozen_days: int, max_moves: int, time_limit: float) -> list[str]:
+    """Plan the window (with moves of conferences already planned when it leaves any late); those left unplaced."""
+    weights = Weights()
+    if under_pressure(state, arrivals, now, profile, calendar):
+        weights = weights.under_pressure()
+        result.windows_under_pressure += 1
+    plan = _solve(window, [], state, now, profile, calendar, max_moves=0, time_limit=time_limit, weights=weights)
+    result.window_seconds.append(plan.seconds)
+    late = [n for n in window if n.conference_id not in plan.placements
+            or plan.placements[n.conference_id].day > n.deadline]
+    if late and max_moves:
+        # The affected window: conferences already planned, not yet within `frozen_days`, up to the latest
+        # deadline of those late (and the days they would be late on).
+        frozen_until = calendar.add_working_days(day, frozen_days)
+        until = calendar.add_working_days(max(n.deadline for n in late), 5)
+        in_window = {n.conference_id for n in window}
+        candidates = sorted((p for p in state.placements.values()
+                             if frozen_until <= p.day <= until and p.conference_id not in in_window),
+                            key=lambda p: (needs[p.conference_id].kind != "review", p.day))
+        # Reviews first (the most room before their deadlines), nearest first; a bounded window.
+        movable = [_with_current(needs[p.conference_id], state) for p in candidates[:MOVABLE_AT_MOST]]
+        if movable:
+            result.windows_replanned += 1
+            plan = _solve(window, movable, state, now, profile, calendar, max_moves=max_moves,
+                          time_limit=time_limit, weights=weights)
+            result.window_seconds.append(plan.seconds)
+    if plan.status not in ("OPTIMAL", "FEASIBLE"):
+        # No answer in the time given: today's planner places the window, one conference at a time.
+        result.windows_fallen_back += 1
+        for need in window:
+            if (placement := greedy_place(need, now, state, calendar)) is not None:
+                state.place(placement)
+        return []
+    for conference_id in plan.unplaced:
+        state.unplace(conference_id)
+    for placement in plan.placements.values():
+        state.place(placement)
+    return list(plan.unplaced)
 
 
 def under_pressure(state: State, arrivals: Counter[date], now: datetime, profile: Profile,
@@ -422,7 +433,7 @@ def _nearest(need: Need) -> dict[str, tuple[RoomChoice, ...]]:
 
 
 def bench(profile_name: str, scenario_names: list[str], days: int, seed: int, start: date | None, *,
-          frozen_days: int = 5, max_moves: int = 8, time_limit: float = 5.0) -> list[tuple[Scenario, Result, Result]]:
+          frozen_days: int = 5, max_moves: int = 8, time_limit: float = 5.0, per_arrival: bool = False) -> list[tuple[Scenario, Result, Result]]:
     path, default_start = PROFILES[profile_name]
     base = load_profile(REPO / path)
     out = []
@@ -433,6 +444,6 @@ def bench(profile_name: str, scenario_names: list[str], days: int, seed: int, st
         requests = workload_requests(profile, scenario, first - timedelta(days=WARM_UP_DAYS), days + WARM_UP_DAYS, seed)
         greedy = run_greedy(profile, scenario, requests, first, days)
         solver = run_solver(profile, scenario, requests, first, days, frozen_days=frozen_days, max_moves=max_moves,
-                            time_limit=time_limit)
+                            time_limit=time_limit, per_arrival=per_arrival)
         out.append((scenario, greedy, solver))
     return out
