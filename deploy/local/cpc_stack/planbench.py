@@ -25,22 +25,31 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from cpc_rooms.domain.offices import distance_km, offices_by_nearness, suitable_rooms
 from cpc_scheduling.domain.conference import ROOM_ATTEMPTS
 from cpc_scheduling.domain.planning import (
     ChairDiary,
     chair_for_session,
     earliest_day,
     family_area,
-    first_day_for_invitations,
+    needs_hearing_loop,
     needs_step_free,
     plan_candidates,
 )
-from cpc_scheduling.domain.solver import Need, Occupancy, Placement, RoomChoice, Weights, WindowPlan, plan_window
+from cpc_scheduling.domain.solver import (
+    RECENT_WORKING_DAYS,
+    Need,
+    Occupancy,
+    Placement,
+    Weights,
+    WindowPlan,
+    nearest_offices,
+    plan_window,
+    room_choices,
+    under_pressure,
+)
 from cpc_scheduling.domain.timescales import Timescale, statutory_deadline
 from cpc_shared.calendar import WorkingDayCalendar
 from cpc_shared.contracts.inbound import Family
-from cpc_shared.contracts.outbound import FamilyArea, RoomRequested
 from cpc_shared.profile import Profile, load_profile
 
 from cpc_stack.paths import REPO
@@ -48,11 +57,8 @@ from cpc_stack.simulation.runner import PROFILES
 from cpc_stack.simulation.scenarios import Scenario, load_scenario
 from cpc_stack.simulation.workload import Workload
 
-SOLVER_OFFICES = 4  # the solver chooses among the nearest four offices (greedy: every office within reach)
 WARM_UP_DAYS = 28  # requests before the period, so that it starts with the diaries a council would have
 MOVABLE_AT_MOST = 40  # conferences already planned that one window may consider moving
-PRESSURE_HORIZON = 15  # working days ahead in which free chairs are counted against the conferences expected
-EXPECTED_WITHIN_HORIZON = 0.5  # of the requests expected in that time, the share held within it (tried: 0.25-2/3)
 
 
 @dataclass(frozen=True)
@@ -115,24 +121,9 @@ def _need(raw: dict[str, Any], profile: Profile, calendar: WorkingDayCalendar) -
     area = family_area(family)
     attendees = len(raw["participants"]) + 1
     step_free = needs_step_free(family.accessibility_needs)
-    rooms = {mode: _room_choices(raw["request_id"], raw["case_id"], area, attendees, step_free, mode, profile)
+    rooms = {mode: room_choices(area, attendees, step_free, needs_hearing_loop(family.accessibility_needs), mode, profile)
              for mode in ("in_person", "hybrid")}
     return Need(raw["request_id"], raw["case_id"], kind, deadline, rooms=rooms)
-
-
-def _room_choices(conference_id: str, case_id: str, area: FamilyArea, attendees: int, step_free: bool, mode: str,
-                  profile: Profile) -> tuple[RoomChoice, ...]:
-    """The rooms service's ranking: offices nearest first, each one's suitable rooms smallest first."""
-    wanted = RoomRequested(conference_id=conference_id, case_id=case_id, room_request_id="bench",
-                           attendance_mode=mode, in_person_attendees=attendees, family_area=area,  # type: ignore[arg-type]
-                           step_free_access=step_free, candidates=[])
-    offices = offices_by_nearness(area, profile)
-    if area.lat is not None and area.lon is not None:
-        lat, lon = area.lat, area.lon
-    else:
-        lat, lon = offices[0].location.lat, offices[0].location.lon
-    return tuple(RoomChoice(office.id, room.id, distance_km(lat, lon, office.location.lat, office.location.lon))
-                 for office in offices for room in suitable_rooms(office, wanted))
 
 
 @dataclass
@@ -338,7 +329,8 @@ def _plan_one_window(window: list[Need], day: date, now: datetime, state: State,
                      *, frozen_days: int, max_moves: int, time_limit: float) -> list[str]:
     """Plan the window (with moves of conferences already planned when it leaves any late); those left unplaced."""
     weights = Weights()
-    if under_pressure(state, arrivals, now, profile, calendar):
+    if under_pressure(state.diary, recent_arrivals(arrivals, now.astimezone(ZoneInfo(profile.timezone)).date(), calendar),
+                      now, profile, calendar):
         weights = weights.under_pressure()
         result.windows_under_pressure += 1
     plan = _solve(window, [], state, now, profile, calendar, max_moves=0, time_limit=time_limit, weights=weights)
@@ -375,28 +367,13 @@ def _plan_one_window(window: list[Need], day: date, now: datetime, state: State,
     return list(plan.unplaced)
 
 
-def under_pressure(state: State, arrivals: Counter[date], now: datetime, profile: Profile,
-                   calendar: WorkingDayCalendar) -> bool:
-    """Would the chairs' free sessions in the coming weeks fall short of the conferences expected (at the rate of
-    the last five working days)? A rough forecast: half of the next `PRESSURE_HORIZON` working days' requests
-    are held within them."""
-    zone = ZoneInfo(profile.timezone)
-    today = now.astimezone(zone).date()
+def recent_arrivals(arrivals: Counter[date], today: date, calendar: WorkingDayCalendar) -> list[int]:
     recent, day = [], today
-    while len(recent) < 5:
+    while len(recent) < RECENT_WORKING_DAYS:
         if calendar.is_working_day(day):
             recent.append(arrivals.get(day, 0))
         day -= timedelta(days=1)
-    expected = statistics.fmean(recent) * PRESSURE_HORIZON * EXPECTED_WITHIN_HORIZON
-    free = 0
-    day = first_day_for_invitations(now, profile.policy_on(today), calendar, zone)
-    for _ in range(PRESSURE_HORIZON):
-        for chair in profile.chairs:
-            if chair.available_on(day) and not state.diary.is_away(chair.id, day):
-                sessions = sum(1 for at in profile.session_starts if (chair.id, day, at) not in state.diary.taken)
-                free += min(sessions, chair.max_per_day - state.diary.load(chair.id, day))
-        day = calendar.add_working_days(day, 1)
-    return expected > free
+    return recent
 
 
 def _with_current(need: Need, state: State) -> Need:
@@ -412,24 +389,12 @@ def _solve(window: list[Need], movable: list[Need], state: State, now: datetime,
                           if p.conference_id not in moving and p.day >= now.date()}, state.diary.away)
     rooms = {(p.room_id, p.day, p.at) for p in state.placements.values()
              if p.conference_id not in moving and p.room_id}
-    nearest = [Need(n.conference_id, n.case_id, n.kind, n.deadline, _nearest(n), n.preferred_chair, n.current)
-               for n in [*window, *movable]]
+    nearest = [nearest_offices(n) for n in [*window, *movable]]
     load = Counter(p.chair_id for p in state.placements.values() if p.conference_id not in moving)
     # One worker and the solver's own measure of time: the same answer however busy the machine is (the clock's
     # limit stays as a safety net).
     return plan_window(nearest, Occupancy(diary, rooms), now, profile, calendar, weights=weights, max_moves=max_moves,
                        time_limit_seconds=time_limit * 4, deterministic_limit=time_limit, workers=1, chair_load=load)
-
-
-def _nearest(need: Need) -> dict[str, tuple[RoomChoice, ...]]:
-    """The rooms of the nearest offices (and the one it is in, if planned)."""
-    kept = {}
-    for mode, choices in need.rooms.items():
-        offices = list(dict.fromkeys(c.office_id for c in choices))[:SOLVER_OFFICES]
-        if need.current and need.current.office_id:
-            offices.append(need.current.office_id)
-        kept[mode] = tuple(c for c in choices if c.office_id in offices)
-    return kept
 
 
 def bench(profile_name: str, scenario_names: list[str], days: int, seed: int, start: date | None, *,

@@ -18,12 +18,13 @@ from zoneinfo import ZoneInfo
 from cpc_shared.clock import Clock
 from cpc_shared.contracts.outbound import ConferenceArrangements, ConferenceCancelled, RoomRequested
 from cpc_shared.logging import get_logger
+from cpc_shared.offices import offices_by_nearness
 from cpc_shared.profile import Office, Profile
 from cpc_shared.repository import Repository
 
 from cpc_rooms.adapters.store import quarters, slot_key
 from cpc_rooms.domain.booking import Booking, BookingStatus
-from cpc_rooms.domain.offices import offices_by_nearness, usable_rooms, why_unavailable
+from cpc_rooms.domain.offices import usable_rooms, why_unavailable
 
 log = get_logger(__name__)
 

@@ -3,8 +3,8 @@
 from pathlib import Path
 
 import pytest
-from cpc_rooms.domain.offices import offices_by_nearness, suitable_rooms
 from cpc_shared.contracts.outbound import FamilyArea, RoomRequested
+from cpc_shared.offices import offices_by_nearness, suitable_rooms
 from cpc_shared.profile import load_profile
 
 PROFILES = Path(__file__).resolve().parents[3] / "profiles"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from cpc_shared.repository import Repository
 from cpc_shared.service import Service
 from cpc_shared.settings import StaffApiSettings
 from pydantic import Field
 
-from cpc_scheduling.adapters.store import CONFERENCES, CaseIndex, ChairSessions, prepare
+from cpc_scheduling.adapters.store import CONFERENCES, Arrivals, CaseIndex, ChairSessions, prepare
 from cpc_scheduling.domain.conference import Conference, Council
 from cpc_scheduling.domain.tasks import TeamTask
 from cpc_scheduling.handlers import Scheduling
@@ -16,6 +18,12 @@ from cpc_scheduling.team_tasks import TASKS, TeamTasks
 
 class SchedulingSettings(StaffApiSettings):
     timer_poll_seconds: float = Field(5.0, gt=0, description="How often the team's tasks are checked for reminders.")
+    planner: Literal["solver", "greedy"] = Field(
+        "solver", description="How a conference is placed: `solver` weighs every session, chair and room with a "
+        "constraint solver (initial conferences first when the coming weeks' chairs run short); `greedy` offers the "
+        "rooms service candidate sessions, best first.")
+    solver_seconds: float = Field(1.0, gt=0, description="The solver's own (deterministic) time for one conference; "
+                                  "four times as many seconds on the clock at most, then the greedy planner.")
 
 
 def bootstrap(settings: SchedulingSettings) -> tuple[Service, Scheduling]:
@@ -29,5 +37,6 @@ def bootstrap(settings: SchedulingSettings) -> tuple[Service, Scheduling]:
         chairs=ChairSessions(service.store),
         tasks=TeamTasks(Repository(service.store, TeamTask, service.relay), council.profile, council.calendar,
                         service.clock),
-        council=council, clock=service.clock)
+        council=council, clock=service.clock, planner=settings.planner, arrivals=Arrivals(service.store),
+        solver_seconds=settings.solver_seconds)
     return service, scheduling

@@ -15,8 +15,11 @@ The chair's operations over HTTP (reschedule, cover an absence...) are in operat
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from typing import Literal
 
 from cpc_shared.clock import Clock
 from cpc_shared.consumer import Rejected
@@ -31,7 +34,7 @@ from cpc_shared.envelope import event_id
 from cpc_shared.logging import get_logger
 from cpc_shared.repository import Repository
 
-from cpc_scheduling.adapters.store import CaseIndex, ChairSessions
+from cpc_scheduling.adapters.store import Arrivals, CaseIndex, ChairSessions
 from cpc_scheduling.domain.conference import (
     ROOM_ATTEMPTS,
     Conference,
@@ -42,11 +45,22 @@ from cpc_scheduling.domain.conference import (
 from cpc_scheduling.domain.planning import (
     LATE_HORIZON_WORKING_DAYS,
     Candidate,
+    ChairDiary,
     family_area,
     needs_hearing_loop,
     needs_step_free,
     plan_candidates,
     why_late,
+)
+from cpc_scheduling.domain.solver import (
+    RECENT_WORKING_DAYS,
+    Need,
+    Occupancy,
+    Weights,
+    nearest_offices,
+    plan_window,
+    room_choices,
+    under_pressure,
 )
 from cpc_scheduling.domain.tasks import after_conference
 from cpc_scheduling.domain.timescales import Timescale, next_review, statutory_deadline
@@ -65,6 +79,11 @@ class Scheduling:
     tasks: TeamTasks
     council: Council
     clock: Clock
+    # "solver": each conference placed by the CP-SAT planner (domain/solver.py), rooms' refusals planned again
+    # greedily; "greedy": candidate sessions best first (domain/planning.py), the rooms service choosing among them.
+    planner: Literal["solver", "greedy"] = "greedy"
+    arrivals: Arrivals | None = None
+    solver_seconds: float = 1.0  # the solver's own (deterministic) time for one conference
 
 
 # Planning --------------------------------------------------------------------------------------
@@ -98,6 +117,8 @@ async def plan(new: NewConference, s: Scheduling) -> Conference:
     conference.offer(candidates, late_reason, now, s.council)
     await s.cases.add(new.case_id, conference.id)  # listed first: a crash before the write leaves an id readers skip
     if await s.conferences.add(conference):
+        if s.arrivals is not None:
+            await s.arrivals.add(s.council.local_date(now))
         log.info("conference_planned", conference_id=conference.id, status=conference.status,
                  statutory_deadline=conference.statutory_deadline.isoformat())
     return conference
@@ -112,6 +133,12 @@ async def hold_candidates(conference: Conference, now: datetime, preferred: str 
     diary = await s.chairs.diary(today, last)
     planning = dict(kind=conference.conference_type, case_id=conference.case_id, deadline=conference.statutory_deadline,
                     now=now, profile=s.council.profile, calendar=calendar, diary=diary, preferred_chair=preferred)
+    if s.planner == "solver":
+        chosen = await solver_choice(conference, now, preferred, diary, exclude, s)
+        if chosen is not None and (held := await s.chairs.hold(conference.id, [chosen], now,
+                                                             booked=chosen.attendance_mode == "virtual")):
+            return held, why_late(**planning, candidates=held)  # type: ignore[arg-type]
+        # Nothing the solver could place, or its chair taken meanwhile by another replica: planned greedily.
     planned = plan_candidates(**planning, exclude=exclude)  # type: ignore[arg-type]
     if planned and planned[0].attendance_mode == "virtual":
         held = await s.chairs.hold(conference.id, planned[:1], now, booked=True)
@@ -119,6 +146,47 @@ async def hold_candidates(conference: Conference, now: datetime, preferred: str 
         same_mode = [c for c in planned if c.attendance_mode == (planned[0].attendance_mode if planned else None)]
         held = await s.chairs.hold(conference.id, same_mode, now)
     return held, why_late(**planning, candidates=held)  # type: ignore[arg-type]
+
+
+async def solver_choice(conference: Conference, now: datetime, preferred: str | None, diary: ChairDiary,
+                        exclude: frozenset[tuple[date, str]], s: Scheduling) -> Candidate | None:
+    """The solver's session, chair and room for one conference around what is booked (None if it places it
+    nowhere). When the coming weeks' chairs cannot hold the conferences expected at the recent rate of requests,
+    initial conferences go as early as the invitations' notice allows and reviews close to their deadline."""
+    council, calendar = s.council, s.council.calendar
+    today = council.local_date(now)
+    attendees = len(conference.invitees) + 1
+    need = nearest_offices(Need(
+        conference.id, conference.case_id, conference.conference_type, conference.statutory_deadline,
+        rooms={mode: room_choices(conference.family_area, attendees, conference.step_free_access,
+                                  conference.hearing_loop, mode, council.profile) for mode in ("in_person", "hybrid")},
+        preferred_chair=preferred))
+    recent: list[date] = []
+    day = today
+    while len(recent) < RECENT_WORKING_DAYS:
+        if calendar.is_working_day(day):
+            recent.append(day)
+        day -= timedelta(days=1)
+    arrivals = await s.arrivals.on(recent) if s.arrivals is not None else []
+    pressed = under_pressure(diary, arrivals, now, council.profile, calendar)
+    weights = Weights().under_pressure() if pressed else Weights()
+    closed = frozenset((day, datetime.strptime(at, "%H:%M").time()) for day, at in exclude)
+    occupancy = Occupancy(diary, diary.rooms, closed)
+    load = Counter(chair for chair, _, _ in diary.taken)
+    plan = await asyncio.to_thread(
+        plan_window, [need], occupancy, now, council.profile, calendar, weights=weights, max_moves=0,
+        late_horizon_working_days=LATE_HORIZON_WORKING_DAYS, time_limit_seconds=4 * s.solver_seconds,
+        deterministic_limit=s.solver_seconds, workers=1, chair_load=load)
+    placed = plan.placements.get(conference.id)
+    if placed is None:
+        log.info("solver_placed_nothing", conference_id=conference.id, status=plan.status)
+        return None
+    starts = datetime.combine(placed.day, placed.at, tzinfo=council.zone)
+    length = timedelta(minutes=council.profile.conference_minutes[conference.conference_type])
+    log.info("solver_placed", conference_id=conference.id, under_pressure=pressed,
+             seconds=round(plan.seconds, 3))
+    return Candidate(starts, starts + length, placed.chair_id, f"{placed.day.isoformat()}|{placed.at:%H:%M}",
+                     placed.mode)
 
 
 async def plan_again(conference: Conference, now: datetime, preferred: str | None, s: Scheduling) -> None:
@@ -153,7 +221,7 @@ async def room_booked(booked: RoomBooked, s: Scheduling) -> None:
         log.warning("booked_slot_not_offered", conference_id=conference.id)
         return
     now = s.clock.now()
-    if not await s.chairs.book(conference.id, chosen.chair_id, chosen.session):
+    if not await s.chairs.book(conference.id, chosen.chair_id, chosen.session, booked.room_id):
         # The hold ran out before the room came back: the session is booked again if nobody took it meanwhile.
         if await s.chairs.hold(conference.id, [chosen], now, booked=True):
             log.warning("expired_chair_hold_reclaimed", conference_id=conference.id)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from cpc_scheduling import handlers
 from cpc_scheduling.domain.conference import Conference, ConferenceStatus, Council
-from cpc_scheduling.domain.planning import Candidate, ChairDiary
+from cpc_scheduling.domain.planning import Candidate, ChairDiary, earliest_day, first_day_for_invitations
 from cpc_scheduling.domain.tasks import TeamTask
 from cpc_scheduling.handlers import Scheduling
 from cpc_scheduling.team_tasks import TeamTasks
@@ -58,7 +58,10 @@ class InMemoryChairSessions:
     async def diary(self, first: date, last: date) -> ChairDiary:
         diary = ChairDiary()
         for s in self.sessions.values():
-            diary.take(s["chair_id"], date.fromisoformat(s["day"]), time.fromisoformat(s["at"]))
+            day, at = date.fromisoformat(s["day"]), time.fromisoformat(s["at"])
+            diary.take(s["chair_id"], day, at)
+            if s.get("room_id"):
+                diary.rooms.add((s["room_id"], day, at))
         return diary
 
     async def is_away(self, chair_id: str, day: date) -> bool:
@@ -76,11 +79,11 @@ class InMemoryChairSessions:
                 ours.append(c)
         return ours
 
-    async def book(self, conference_id: str, chair_id: str, session: str) -> bool:
+    async def book(self, conference_id: str, chair_id: str, session: str, room_id: str | None = None) -> bool:
         key = f"{chair_id}|{session}"
         booked = self.sessions.get(key, {}).get("conference_id") == conference_id
         if booked:
-            self.sessions[key]["state"] = "booked"
+            self.sessions[key].update(state="booked", room_id=room_id)
         self.sessions = {k: v for k, v in self.sessions.items() if v["conference_id"] != conference_id or k == key}
         return booked
 
@@ -95,13 +98,26 @@ class InMemoryChairSessions:
         return [v for v in self.sessions.values() if v["conference_id"] == conference_id]
 
 
-def scheduling_for(profile_file: str, now: datetime) -> Scheduling:
+class InMemoryArrivals:
+    def __init__(self, per_day: int = 0) -> None:
+        self.per_day = per_day
+        self.added: list[date] = []
+
+    async def add(self, day: date) -> None:
+        self.added.append(day)
+
+    async def on(self, days: list[date]) -> list[int]:
+        return [self.per_day + self.added.count(day) for day in days]
+
+
+def scheduling_for(profile_file: str, now: datetime, planner: str = "greedy", arrivals_a_day: int = 0) -> Scheduling:
     profile = load_profile(PROFILES / profile_file)
     store, relay, clock = InMemoryStore(), RecordingRelay(), FixedClock(now)
     return Scheduling(conferences=Repository(store, Conference, relay), cases=InMemoryCases(),  # type: ignore[arg-type]
                       chairs=InMemoryChairSessions(),  # type: ignore[arg-type]
                       tasks=TeamTasks(Repository(store, TeamTask, relay), profile, profile.calendar(), clock),
-                      council=Council.of(profile), clock=clock)
+                      council=Council.of(profile), clock=clock, planner=planner,  # type: ignore[arg-type]
+                      arrivals=InMemoryArrivals(arrivals_a_day))  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -160,6 +176,53 @@ async def test_no_room_three_times_leaves_it_unscheduled_and_the_team_is_told(gl
     assert conference.status == ConferenceStatus.UNSCHEDULED
     assert published(s) == ["RoomRequested"] * 3 + ["ConferenceDeadlineAtRisk"]
     assert conference.late_reason == "no_room_before_deadline"  # chairs were free in time; rooms were not
+
+
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+
+async def test_the_solver_offers_rooms_one_session_in_time_and_the_booking_keeps_its_room():
+    s = scheduling_for("gloucestershire-2022.yaml", NOW, planner="solver")
+    wanted = request(11)
+    await handlers.conference_requested(wanted, s)
+    conference = await only_conference(s, wanted.case_id)
+    assert conference.status == ConferenceStatus.AWAITING_ROOM and published(s) == ["RoomRequested"]
+    (chosen,) = conference.candidates
+    assert chosen.starts_at.date() <= conference.statutory_deadline
+    assert s.arrivals.added == [date(2026, 11, 23)]  # type: ignore[union-attr]
+    await handlers.room_booked(RoomBooked(
+        conference_id=conference.id, booking_id="B-11", room_request_id=conference.room_request_id or "",
+        office_id="GL-GLOUCESTER", room_id="GL-GLOUCESTER-1", starts_at=chosen.starts_at, ends_at=chosen.ends_at,
+        hybrid=False), s)
+    assert (await only_conference(s, wanted.case_id)).status == ConferenceStatus.SCHEDULED
+    diary = await s.chairs.diary(date(2026, 11, 23), date(2027, 1, 31))
+    assert diary.rooms == {("GL-GLOUCESTER-1", chosen.starts_at.date(), chosen.starts_at.astimezone(s.council.zone).time()
+                            .replace(tzinfo=None))}
+
+
+@pytest.mark.parametrize(("arrivals_a_day", "under_pressure"), [(0, False), (500, True)])
+async def test_under_pressure_the_solver_puts_an_initial_conference_as_early_as_notice_allows(arrivals_a_day,
+                                                                                            under_pressure):
+    s = scheduling_for("gloucestershire-2022.yaml", NOW, planner="solver", arrivals_a_day=arrivals_a_day)
+    await handlers.conference_requested(request(12), s)
+    (chosen,) = (await only_conference(s, request(12).case_id)).candidates
+    policy, calendar = s.council.profile.policy_on(NOW.date()), s.council.calendar
+    notice = first_day_for_invitations(NOW, policy, calendar, s.council.zone)
+    usual = earliest_day(NOW, policy, calendar, s.council.zone, "initial")
+    assert notice < usual
+    assert (chosen.day == notice) is under_pressure and chosen.day >= (notice if under_pressure else usual)
+
+
+async def test_when_rooms_refuse_the_solvers_session_the_conference_is_planned_again_without_it():
+    s = scheduling_for("gloucestershire-2022.yaml", NOW, planner="solver")
+    await handlers.conference_requested(request(13), s)
+    first = await only_conference(s, request(13).case_id)
+    (refused,) = first.candidates
+    await handlers.room_unavailable(RoomUnavailable(conference_id=first.id, reason="no_room",
+                                                    room_request_id=first.room_request_id or ""), s)
+    again = await only_conference(s, request(13).case_id)
+    assert again.room_attempts == 2 and again.candidates
+    assert refused.session not in {c.session for c in again.candidates}
 
 
 async def test_essex_2020_holds_every_conference_online_at_once():

@@ -22,6 +22,7 @@ CONFERENCES = Conference.collection
 CHAIR_SESSIONS = "chair_sessions"
 CASES = "cases"
 CHAIR_ABSENCES = "chair_absences"
+ARRIVALS = "arrivals"
 HOLD_FOR = timedelta(minutes=30)
 
 
@@ -71,8 +72,11 @@ class ChairSessions:
     async def diary(self, first: date, last: date) -> ChairDiary:
         diary = ChairDiary()
         async for doc in self._sessions.find({"day": {"$gte": first.isoformat(), "$lte": last.isoformat()}},
-                                             {"chair_id": 1, "day": 1, "at": 1}):
-            diary.take(doc["chair_id"], date.fromisoformat(doc["day"]), time.fromisoformat(doc["at"]))
+                                             {"chair_id": 1, "day": 1, "at": 1, "room_id": 1}):
+            day, at = date.fromisoformat(doc["day"]), time.fromisoformat(doc["at"])
+            diary.take(doc["chair_id"], day, at)
+            if doc.get("room_id"):
+                diary.rooms.add((doc["room_id"], day, at))
         for absence in await self.absences(first, last):
             day = max(first, date.fromisoformat(absence["first_day"]))
             while day <= min(last, date.fromisoformat(absence["last_day"])):
@@ -133,11 +137,12 @@ class ChairSessions:
                     ours.append(candidate)  # ours already: a retry after a crash
         return ours
 
-    async def book(self, conference_id: str, chair_id: str, session: str) -> bool:
-        """Turn this conference's hold into its booking; its other holds (and any earlier booking) go."""
+    async def book(self, conference_id: str, chair_id: str, session: str, room_id: str | None = None) -> bool:
+        """Turn this conference's hold into its booking (with the room booked for it); its other holds (and any
+        earlier booking) go."""
         key = f"{chair_id}|{session}"
         booked = await self._store.update_if(CHAIR_SESSIONS, key, {"conference_id": conference_id},
-                                             {"$set": {"state": "booked"}, "$unset": {"until": ""}})
+                                             {"$set": {"state": "booked", "room_id": room_id}, "$unset": {"until": ""}})
         await self._sessions.delete_many({"conference_id": conference_id, "_id": {"$ne": key}})
         return booked
 
@@ -150,3 +155,20 @@ class ChairSessions:
     async def expire_holds(self, now: datetime) -> int:
         result = await self._sessions.delete_many({"state": "held", "until": {"$lt": now}})
         return result.deleted_count
+
+
+class Arrivals:
+    """How many conferences were asked for each day: the rate the solver's forecast of pressure reads. One small
+    document a day, counted once per conference planned."""
+
+    def __init__(self, store: DocumentStore) -> None:
+        self._store = store
+        self._days = store.db[ARRIVALS]
+
+    async def add(self, day: date) -> None:
+        async with self._store.locked(ARRIVALS, day.isoformat()):
+            await self._days.update_one({"_id": day.isoformat()}, {"$inc": {"count": 1}}, upsert=True)
+
+    async def on(self, days: list[date]) -> list[int]:
+        counted = {doc["_id"]: doc["count"] async for doc in self._days.find({"_id": {"$in": [d.isoformat() for d in days]}})}
+        return [counted.get(day.isoformat(), 0) for day in days]

@@ -48,10 +48,12 @@ class Candidate:
 @dataclass
 class ChairDiary:
     """Which chair sessions are taken (held or booked), and which chairs are away on which days (leave or
-    sickness entered by the team), as read from the store before planning."""
+    sickness entered by the team), as read from the store before planning; with them, the rooms booked for those
+    sessions (room id, day, start), which the solver weighs."""
 
     taken: set[tuple[str, date, time]] = field(default_factory=set)
     away: set[tuple[str, date]] = field(default_factory=set)
+    rooms: set[tuple[str, date, time]] = field(default_factory=set)
 
     def is_away(self, chair_id: str, day: date) -> bool:
         return (chair_id, day) in self.away
@@ -63,7 +65,7 @@ class ChairDiary:
         self.taken.add((chair_id, day, at))
 
     def copy(self) -> ChairDiary:
-        return ChairDiary(set(self.taken), set(self.away))
+        return ChairDiary(set(self.taken), set(self.away), set(self.rooms))
 
 
 def first_day_for_invitations(now: datetime, policy: Policy, calendar: WorkingDayCalendar, zone: ZoneInfo) -> date:

@@ -25,6 +25,7 @@ profiles, naming a chair for each conference placed always succeeds.
 
 from __future__ import annotations
 
+import statistics
 import time as wall
 from collections import Counter
 from collections.abc import Iterable
@@ -33,7 +34,8 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from cpc_shared.calendar import WorkingDayCalendar
-from cpc_shared.contracts.outbound import AttendanceMode
+from cpc_shared.contracts.outbound import AttendanceMode, FamilyArea, RoomRequested
+from cpc_shared.offices import distance_km, offices_by_nearness, suitable_rooms
 from cpc_shared.profile import Profile
 from ortools.sat.python import cp_model
 
@@ -88,10 +90,65 @@ class Need:
 
 @dataclass
 class Occupancy:
-    """What stays where it is: chair sessions taken, chairs away, rooms booked (room id, day, start)."""
+    """What stays where it is: chair sessions taken, chairs away, rooms booked (room id, day, start); and sessions
+    not to offer at all (offered to the rooms service already, without a room)."""
 
     chairs: ChairDiary = field(default_factory=ChairDiary)
     rooms: set[tuple[str, date, time]] = field(default_factory=set)
+    closed: frozenset[tuple[date, time]] = frozenset()
+
+
+SOLVER_OFFICES = 4  # the solver chooses among the nearest four offices (the rooms service: every office within reach)
+PRESSURE_HORIZON = 15  # working days ahead in which free chairs are counted against the conferences expected
+EXPECTED_WITHIN_HORIZON = 0.5  # of the requests expected in that time, the share held within it (tried: 0.25-2/3)
+RECENT_WORKING_DAYS = 5  # the rate of requests expected: that of the last five working days
+
+
+def room_choices(area: FamilyArea, attendees: int, step_free: bool, hearing_loop: bool, mode: str,
+                 profile: Profile) -> tuple[RoomChoice, ...]:
+    """The rooms service's ranking: offices nearest first, each one's suitable rooms smallest first."""
+    wanted = RoomRequested(conference_id="planning", case_id="planning", room_request_id="planning",
+                           attendance_mode=mode, in_person_attendees=attendees, family_area=area,
+                           step_free_access=step_free, hearing_loop=hearing_loop, candidates=[])
+    offices = offices_by_nearness(area, profile)
+    if area.lat is not None and area.lon is not None:
+        lat, lon = area.lat, area.lon
+    else:
+        lat, lon = offices[0].location.lat, offices[0].location.lon
+    return tuple(RoomChoice(office.id, room.id, distance_km(lat, lon, office.location.lat, office.location.lon))
+                 for office in offices for room in suitable_rooms(office, wanted))
+
+
+def nearest_offices(need: Need, keep: int = SOLVER_OFFICES) -> Need:
+    """The need with the rooms of its nearest `keep` offices only (and the one it is in, if planned)."""
+    kept = {}
+    for mode, choices in need.rooms.items():
+        offices = list(dict.fromkeys(c.office_id for c in choices))[:keep]
+        if need.current and need.current.office_id:
+            offices.append(need.current.office_id)
+        kept[mode] = tuple(c for c in choices if c.office_id in offices)
+    return Need(need.conference_id, need.case_id, need.kind, need.deadline, kept, need.preferred_chair, need.current)
+
+
+def under_pressure(diary: ChairDiary, recent_arrivals: list[int], now: datetime, profile: Profile,
+                   calendar: WorkingDayCalendar) -> bool:
+    """Would the chairs' free sessions in the coming weeks fall short of the conferences expected (at the rate of
+    the last working days: `recent_arrivals`, requests a day)? A rough forecast: half of the next
+    `PRESSURE_HORIZON` working days' requests are held within them."""
+    if not recent_arrivals:
+        return False
+    zone = ZoneInfo(profile.timezone)
+    today = now.astimezone(zone).date()
+    expected = statistics.fmean(recent_arrivals) * PRESSURE_HORIZON * EXPECTED_WITHIN_HORIZON
+    free = 0
+    day = first_day_for_invitations(now, profile.policy_on(today), calendar, zone)
+    for _ in range(PRESSURE_HORIZON):
+        for chair in profile.chairs:
+            if chair.available_on(day) and not diary.is_away(chair.id, day):
+                sessions = sum(1 for at in profile.session_starts if (chair.id, day, at) not in diary.taken)
+                free += min(sessions, chair.max_per_day - diary.load(chair.id, day))
+        day = calendar.add_working_days(day, 1)
+    return expected > free
 
 
 @dataclass(frozen=True)
@@ -102,7 +159,7 @@ class Weights:
     late_other: int = 5_000
     late_other_per_day: int = 200
     move: int = 400
-    per_km: int = 4
+    per_km: int = 40  # the office nearest the family (the councils' rule) before an earlier day elsewhere
     per_day_initial_later: int = 15  # earlier rather than later
     per_day_review_early: int = 4  # a review before its window
     per_day_review_before_deadline: int = 0  # (under pressure) reviews close to their deadline
@@ -268,7 +325,7 @@ def _options(need: Need, now: datetime, today: date, profile: Profile, calendar:
         base = _time_cost(need, day, notice if weights.later_from_notice and need.kind != "review" else first, usual,
                           calendar, weights)
         for at in sessions:
-            if free_chairs.in_session(day, at) == 0:
+            if (day, at) in occupancy.closed or free_chairs.in_session(day, at) == 0:
                 continue
             chair_cost = weights.other_chair if need.preferred_chair and not free_chairs.free(
                 need.preferred_chair, day, at) else 0
