@@ -8,15 +8,16 @@ from typing import Any
 
 import pytest
 from cpc_notifications import handlers
-from cpc_notifications.adapters.store import ContactSeal
 from cpc_notifications.domain.notification import Notification, NotificationStatus, Timer
 from cpc_notifications.handlers import Notifications
 from cpc_shared.clock import FixedClock
 from cpc_shared.contracts.inbound import Participant
 from cpc_shared.contracts.outbound import ConferenceRescheduled, ConferenceScheduled, Invitee, ReportRequested
 from cpc_shared.fakes import InMemoryStore, RecordingRelay
+from cpc_shared.family_link import FamilyLinks
 from cpc_shared.profile import load_profile
 from cpc_shared.repository import Repository
+from cpc_shared.sealing import Seal
 from cryptography.fernet import Fernet
 
 PROFILE = load_profile(Path(__file__).resolve().parents[3] / "profiles" / "gloucestershire-2022.yaml")
@@ -57,14 +58,17 @@ class Outbox:
     async def send(self, **message: Any) -> None:
         self.sent.append(message)
 
+LINKS = FamilyLinks(Fernet.generate_key().decode())
+
 
 @pytest.fixture
 def post() -> Notifications:
     store, relay = InMemoryStore(), RecordingRelay()
     return Notifications(notifications=Repository(store, Notification, relay), timers=Repository(store, Timer, relay),
-                         known=InMemoryKnown(), seal=ContactSeal(Fernet.generate_key().decode()), email=Outbox(),
+                         known=InMemoryKnown(), seal=Seal(Fernet.generate_key().decode()), email=Outbox(),
                          texts=None, profile=PROFILE, calendar=PROFILE.calendar(),
-                         clock=FixedClock(datetime(2026, 11, 24, 11, tzinfo=UTC)), team_mailbox="team@council.example")
+                         clock=FixedClock(datetime(2026, 11, 24, 11, tzinfo=UTC)), team_mailbox="team@council.example",
+                         links=LINKS, form_base_url="https://cpc.council.example")
 
 
 def scheduled(version: int = 1, starts_at: datetime = STARTS, kind: type = ConferenceScheduled) -> ConferenceScheduled:
