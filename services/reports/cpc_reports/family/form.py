@@ -60,7 +60,8 @@ def family_router(desk: Reports, per_link: RateLimit, per_address: RateLimit) ->
             return limited
         body = await _body(request)
         if body is None:
-            return _message(words(lang or "en")["too_big"], lang or "en", 413, back=_href(token, lang))
+            language = lang or _language(token)
+            return _message(words(language)["too_big"], language, 413, back=_href(token, lang))
         form = {key: values[0] for key, values in parse_qs(body.decode("utf-8", "replace")).items()}
         try:
             await handlers.save_family_views(token, form, desk)
@@ -84,7 +85,8 @@ def family_router(desk: Reports, per_link: RateLimit, per_address: RateLimit) ->
             if not limit.allow(key):
                 minutes = -(-limit.retry_after(key) // 60)
                 log.warning("family_form_rate_limited", by="link" if limit is per_link else "address")
-                return _message(words(lang or "en")["too_many"].format(minutes=minutes), lang or "en", 429,
+                language = lang or _language(token)
+                return _message(words(language)["too_many"].format(minutes=minutes), language, 429,
                                 headers={"Retry-After": str(limit.retry_after(key))})
         return None
 
