@@ -6,19 +6,18 @@ and MONGODB_URL. Each test session gets fresh topics and its own databases.
 
 from __future__ import annotations
 
-import mailbox
 import os
 import random
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack
 from email.message import Message
-from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
 from cpc_shared.contracts import Topics
 from cpc_stack import casemgmt, infra, services
+from cpc_stack.mail import Mailbox
 from cpc_stack.observe import Watcher
 from cpc_stack.paths import RUN
 
@@ -79,24 +78,13 @@ async def watcher(stack: infra.Endpoints) -> AsyncIterator[Watcher]:
         yield watching
 
 
-_MAIL_INDEX: dict[str, tuple[str | None, str | None]] = {}  # mail file -> (conference, purpose), read once
+_MAILBOXES: dict[Path, Mailbox] = {}
 
 
 def mails_for(endpoints: infra.Endpoints, conference_id: str, purpose: str | None = "invitation") -> list[Message]:
-    """The mails the local mail server holds for a conference (invitations, unless another purpose is named).
-    The Maildir keeps every run's mail (a simulated month is ~5,000), so each file's headers are read once."""
-    box = mailbox.Maildir(str(endpoints.maildir), create=False)
-    found = []
-    for key in box.iterkeys():
-        if key not in _MAIL_INDEX:
-            with box.get_file(key) as file:
-                headers = BytesParser().parse(file, headersonly=True)
-            _MAIL_INDEX[key] = (headers.get("X-CPC-Conference"), headers.get("X-CPC-Purpose"))
-        conference, its_purpose = _MAIL_INDEX[key]
-        if conference == conference_id and (purpose is None or its_purpose == purpose):
-            found.append(box.get_message(key))
-    return found
-
+    """The mails the local mail server holds for a conference (invitations, unless another purpose is named)."""
+    box = _MAILBOXES.setdefault(endpoints.maildir, Mailbox(endpoints.maildir))
+    return box.find(conference_id, None if purpose is None else (purpose,))
 
 
 def new_request(**overrides) -> dict:

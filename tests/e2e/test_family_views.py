@@ -14,6 +14,7 @@ import httpx
 import pytest
 from cpc_shared.http import issue_token
 from cpc_stack import infra, services
+from cpc_stack.mail import text_of
 from cpc_stack.node import axe_core
 from cpc_stack.paths import REPO
 from playwright.async_api import Page, async_playwright
@@ -31,10 +32,6 @@ ANSWERS = {"going_well": "We walk to school together every morning.",
            "would_help": "A place at the after-school club.",
            "meeting_should_know": "We want to work with you."}
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
-
-
-def body_of(mail) -> str:
-    return next(p for p in mail.walk() if p.get_content_type() == "text/plain").get_payload(decode=True).decode()
 
 
 async def accessibility_problems(page: Page) -> list[dict]:
@@ -57,7 +54,7 @@ async def invited_parent(running_services, watcher):
         return [m for m in mails_for(running_services, cid) if m["To"] == parent["email"]]
 
     assert await watcher.until(lambda: bool(invitation()), 60), "the parent's invitation did not arrive"
-    links = re.findall(r"https?://\S+/family/\S+", body_of(invitation()[0]))
+    links = re.findall(r"https?://\S+/family/\S+", text_of(invitation()[0]))
     assert len(links) == 1, "one personal link in the invitation"
     return request, conference, links[0]
 
@@ -125,7 +122,7 @@ async def test_a_parent_writes_their_views_on_a_phone_and_the_chair_reads_them_f
     assert await watcher.until(lambda: bool(told()), 30), "the social worker was not told"
     worker = next(p for p in request["participants"] if p["role"] == "social_worker")
     assert [m["To"] for m in told()] == [worker["email"]]
-    assert not any(word in body_of(told()[0]) for word in words)
+    assert not any(word in text_of(told()[0]) for word in words)
 
     client = AsyncMongoClient(running_services.mongodb)
     try:

@@ -31,8 +31,8 @@ ARTIFACTS = REPO / "test-artifacts"
 
 
 class Run:
-    def __init__(self, page: Path, printed: str) -> None:
-        self.page, self.printed = page, printed
+    def __init__(self, page: Path, printed: str, simulation_outcomes: Counter[str]) -> None:
+        self.page, self.printed, self.simulation_outcomes = page, printed, simulation_outcomes
         stem = page.with_suffix("")
         self.figures = json.loads(stem.with_suffix(".figures.json").read_text())
         self.events = [json.loads(line) for line in stem.with_suffix(".events.jsonl").read_text().splitlines()]
@@ -44,7 +44,7 @@ def _simulate(stack, service_env, profile: str, days: int, start: date) -> Itera
     try:
         outcome = simulate_and_report(profile, days, 7, 40.0, start, console,
                                       progress_factory=lambda: Progress(console=console, disable=True))
-        yield Run(outcome.page, console.export_text())
+        yield Run(outcome.page, console.export_text(), outcome.simulation.families.outcomes)
     finally:
         services.start(stack, extra_env=service_env)
 
@@ -212,6 +212,29 @@ async def test_the_report_agrees_with_the_topics(simulation):
         assert states.get("on_time", 0) == counted[(agency, "on_time")], agency
         assert states.get("late", 0) == counted[(agency, "late")], agency
         assert states.get("missing", 0) + states.get("outstanding", 0) == counted[(agency, "not_in")], agency
+
+
+async def test_some_families_write_their_views_and_the_report_counts_the_conferences_that_had_them(simulation, stack):
+    """Simulated parents follow the link in their invitation and write on the form; the report's share of conferences
+    with the family's views in before the day is what the reports store holds (sealed) and scheduling held."""
+    prefix, views = simulation.figures["database_prefix"], simulation.figures["family_views"]
+    client = AsyncMongoClient(stack.mongodb, tz_aware=True)
+    try:
+        conferences = await client[f"{prefix}_scheduling"]["conferences"].find(
+            {}, {"status": 1, "starts_at": 1}).to_list()
+        written = await client[f"{prefix}_reports"]["family_views"].find({}, {"conference_id": 1, "first_saved_at": 1,
+                                                                              "sealed_answers": 1}).to_list()
+    finally:
+        await client.close()
+    held = {c["_id"]: c["starts_at"].astimezone(LONDON).date() for c in conferences
+            if c.get("starts_at") and c["status"] != "cancelled" and _in_window(c["starts_at"])}
+    before = {w["conference_id"] for w in written if w["conference_id"] in held
+              and w["first_saved_at"] < datetime.combine(held[w["conference_id"]], datetime.min.time(), tzinfo=LONDON)}
+    assert views["with_views"] == len(before) > 0 and views["conferences"] == len(held)
+    assert views["family_members"] == len(written) and views["saves"] >= len(written)
+    assert simulation.simulation_outcomes.get("saved", 0) == len(written)
+    assert "the family's views in before the day" in simulation.printed
+    assert all(w["sealed_answers"].startswith("gAAAAA") for w in written), "sealed at rest"
 
 
 def test_each_conference_was_held_as_the_policy_of_its_day_says(simulation):
