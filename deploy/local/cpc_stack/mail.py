@@ -4,9 +4,12 @@ address. Each file's headers are read once (a simulated month leaves some 5,000 
 from __future__ import annotations
 
 import mailbox
+import re
 from email.message import Message
 from email.parser import BytesParser
 from pathlib import Path
+
+FAMILY_LINK = re.compile(r"https?://\S+/family/\S+")
 
 
 class Mailbox:
@@ -28,6 +31,25 @@ class Mailbox:
             if conference == conference_id and (purposes is None or purpose in purposes) and to in (None, address):
                 found.append(box.get_message(key))
         return found
+
+
+    def family_links(self, count: int) -> list[tuple[Message, str]]:
+        """The newest invitations that carry a link to the family's form, with the link, newest first."""
+        box = mailbox.Maildir(str(self.maildir), create=False)
+        found: list[tuple[Message, str]] = []
+        for key in sorted(box.iterkeys(), reverse=True):
+            mail = box.get_message(key)
+            if mail["X-CPC-Purpose"] == "invitation" and (link := family_link(mail)):
+                found.append((mail, link))
+                if len(found) == count:
+                    break
+        return found
+
+
+def family_link(mail: Message) -> str | None:
+    """The link to the family's form in a mail, if it has one."""
+    found = FAMILY_LINK.search(text_of(mail))
+    return found.group(0) if found else None
 
 
 def text_of(mail: Message) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import html
 import random
-import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -18,13 +17,12 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from cpc_stack.mail import Mailbox, text_of
+from cpc_stack.mail import Mailbox, family_link
 from cpc_stack.observe import Watcher
 
 WRITE = 0.3  # each parent who writes their views (an assumption: with two parents, about half of families)
 COME_BACK = 0.15  # of those, who come back to change what they wrote
 TOO_LATE = 0.05  # of those, who try only on the day, when the form has closed
-LINK = re.compile(r"https?://\S+/family/\S+")
 THOUGHTS = {
     "going_well": ["We get the children to school every day.", "Their gran helps us a lot.",
                    "We have stopped arguing in front of the children."],
@@ -112,5 +110,4 @@ class Families:
         """The link in the newest invitation or update this parent received for the conference (any of them opens
         the form as the conference stands now)."""
         mails = self.mailbox.find(plan.conference_id, ("invitation", "update"), to=plan.email)
-        link = LINK.search(text_of(mails[-1])) if mails else None
-        return link.group(0) if link else None
+        return family_link(mails[-1]) if mails else None
