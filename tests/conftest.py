@@ -6,8 +6,10 @@ and MONGODB_URL. Each test session gets fresh topics and its own databases.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack
@@ -20,6 +22,7 @@ from cpc_stack import casemgmt, infra, services
 from cpc_stack.mail import Mailbox
 from cpc_stack.observe import Watcher
 from cpc_stack.paths import RUN
+from playwright.async_api import Browser, async_playwright
 
 ALL_TOPICS = Topics.created()
 
@@ -102,3 +105,16 @@ async def schedule(watcher: Watcher, endpoints: infra.Endpoints, **overrides) ->
 
     assert await watcher.until(lambda: bool(found()), 60), "not scheduled"
     return request, found()[0].data
+
+
+@contextlib.asynccontextmanager
+async def headless_chromium() -> AsyncIterator[Browser]:
+    """Debian's Chromium, headless, driven by Playwright (it downloads no browser of its own)."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert chromium, "Debian's chromium is needed (.ci/run installs it)"
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            yield browser
+        finally:
+            await browser.close()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from urllib.parse import urlsplit
 
 import httpx
@@ -17,10 +16,10 @@ from cpc_stack import infra, services
 from cpc_stack.mail import family_link, text_of
 from cpc_stack.node import axe_core
 from cpc_stack.paths import REPO
-from playwright.async_api import Page, async_playwright
+from playwright.async_api import Page
 from pymongo import AsyncMongoClient
 
-from tests.conftest import mails_for, schedule
+from tests.conftest import headless_chromium, mails_for, schedule
 
 pytestmark = pytest.mark.e2e
 ARTIFACTS = REPO / "test-artifacts"
@@ -68,35 +67,29 @@ async def test_a_parent_writes_their_views_on_a_phone_and_the_chair_reads_them_f
     address = urlsplit(link)
     assert (address.hostname, address.port) == ("127.0.0.1", services.SERVICES["reports"]), "the local reports service"
     assert cid not in link and not any(p["participant_id"] in link for p in request["participants"])
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert chromium, "Debian's chromium is needed (.ci/run installs it)"
     ARTIFACTS.mkdir(exist_ok=True)
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
-        try:
-            phone = await browser.new_context(**PHONE)
-            page = await phone.new_page()
-            opened = await page.goto(link)
-            assert opened is not None and opened.status == 200
-            assert await page.title() == "Your views before the meeting"
-            assert await page.get_attribute("html", "lang") == "en"
-            assert await accessibility_problems(page) == []
-            assert await page.evaluate("document.documentElement.scrollWidth") <= 390, "no sideways scrolling"
-            await page.screenshot(path=ARTIFACTS / "family-form-phone.png", full_page=True)
-            for question, text in ANSWERS.items():
-                label = await page.inner_text(f"label[for={question}]")
-                await page.get_by_label(label).fill(text)
-            await page.get_by_role("button", name="Save my answers").click()
-            await page.wait_for_url(re.compile(r"\?saved=1"))
-            assert "Your answers are saved" in await page.inner_text("[role=status]")
-            assert await accessibility_problems(page) == []
-            await page.screenshot(path=ARTIFACTS / "family-form-saved-phone.png", full_page=True)
+    async with headless_chromium() as browser:
+        phone = await browser.new_context(**PHONE)
+        page = await phone.new_page()
+        opened = await page.goto(link)
+        assert opened is not None and opened.status == 200
+        assert await page.title() == "Your views before the meeting"
+        assert await page.get_attribute("html", "lang") == "en"
+        assert await accessibility_problems(page) == []
+        assert await page.evaluate("document.documentElement.scrollWidth") <= 390, "no sideways scrolling"
+        await page.screenshot(path=ARTIFACTS / "family-form-phone.png", full_page=True)
+        for question, text in ANSWERS.items():
+            label = await page.inner_text(f"label[for={question}]")
+            await page.get_by_label(label).fill(text)
+        await page.get_by_role("button", name="Save my answers").click()
+        await page.wait_for_url(re.compile(r"\?saved=1"))
+        assert "Your answers are saved" in await page.inner_text("[role=status]")
+        assert await accessibility_problems(page) == []
+        await page.screenshot(path=ARTIFACTS / "family-form-saved-phone.png", full_page=True)
 
-            again = await phone.new_page()  # they come back later with the same link
-            await again.goto(link)
-            assert {q: await again.input_value(f"#{q}") for q in ANSWERS} == ANSWERS
-        finally:
-            await browser.close()
+        again = await phone.new_page()  # they come back later with the same link
+        await again.goto(link)
+        assert {q: await again.input_value(f"#{q}") for q in ANSWERS} == ANSWERS
     assert (ARTIFACTS / "family-form-phone.png").stat().st_size > 10_000
 
     token = issue_token(infra.staff_token_secret(), subject="chair", role="chair", chair_id=conference["chair_id"])
@@ -136,26 +129,21 @@ async def test_a_parent_writes_their_views_on_a_phone_and_the_chair_reads_them_f
 
 async def test_the_form_works_with_a_keyboard_alone(invited_parent):
     _, _, link = invited_parent
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
-        try:
-            page = await browser.new_page(viewport={"width": 390, "height": 844})
-            await page.goto(link)
+    async with headless_chromium() as browser:
+        page = await browser.new_page(viewport={"width": 390, "height": 844})
+        await page.goto(link)
+        await page.keyboard.press("Tab")
+        assert await page.evaluate("document.activeElement.textContent") == "Skip to the questions"
+        assert await page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none"
+        await page.keyboard.press("Enter")
+        await page.keyboard.press("Tab")
+        assert await page.evaluate("document.activeElement.id") == "going_well"
+        await page.keyboard.type("Typed with the keyboard alone.")
+        for _ in range(4):  # past the other three questions to the button
             await page.keyboard.press("Tab")
-            assert await page.evaluate("document.activeElement.textContent") == "Skip to the questions"
-            assert await page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none"
-            await page.keyboard.press("Enter")
-            await page.keyboard.press("Tab")
-            assert await page.evaluate("document.activeElement.id") == "going_well"
-            await page.keyboard.type("Typed with the keyboard alone.")
-            for _ in range(4):  # past the other three questions to the button
-                await page.keyboard.press("Tab")
-            assert await page.evaluate("document.activeElement.tagName") == "BUTTON"
-            assert await page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none"
-            await page.keyboard.press("Enter")
-            await page.wait_for_url(re.compile(r"\?saved=1"))
-            assert await page.input_value("#going_well") == "Typed with the keyboard alone."
-            await page.screenshot(path=ARTIFACTS / "family-form-keyboard.png", full_page=True)
-        finally:
-            await browser.close()
+        assert await page.evaluate("document.activeElement.tagName") == "BUTTON"
+        assert await page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none"
+        await page.keyboard.press("Enter")
+        await page.wait_for_url(re.compile(r"\?saved=1"))
+        assert await page.input_value("#going_well") == "Typed with the keyboard alone."
+        await page.screenshot(path=ARTIFACTS / "family-form-keyboard.png", full_page=True)

@@ -5,7 +5,6 @@ the event log alone; the stores are read here only, to check it against them."""
 from __future__ import annotations
 
 import json
-import shutil
 from collections import Counter
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
@@ -18,10 +17,11 @@ from cpc_stack import eventlog, services
 from cpc_stack.conferences import load, show
 from cpc_stack.paths import REPO
 from cpc_stack.simulation.run import simulate_and_report
-from playwright.async_api import async_playwright
 from pymongo import AsyncMongoClient
 from rich.console import Console
 from rich.progress import Progress
+
+from tests.conftest import headless_chromium
 
 pytestmark = pytest.mark.e2e
 LONDON = ZoneInfo("Europe/London")
@@ -281,22 +281,16 @@ COLOURED_PIXELS = """async (svg) => {
 
 
 async def test_the_html_report_draws_its_charts_in_chromium(simulation):
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert chromium, "Debian's chromium is needed to render the report (.ci/run installs it)"
     ARTIFACTS.mkdir(exist_ok=True)
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
-        try:
-            page = await browser.new_page(viewport={"width": 1100, "height": 900})
-            await page.goto(simulation.page.as_uri())
-            assert "of initial conferences within 15 working days" in await page.inner_text("p.big")
-            charts = page.locator("svg.chart")
-            assert await charts.count() == 5  # held on time, room use, modes, reports, messages
-            for n in range(await charts.count()):
-                drawn = await charts.nth(n).evaluate(COLOURED_PIXELS)
-                assert drawn["width"] > 300 and drawn["height"] > 40, drawn
-                assert drawn["coloured"] > 200, f"chart {n} draws no bars: {drawn}"
-            await page.screenshot(path=ARTIFACTS / "simulation-report.png", full_page=True)
-        finally:
-            await browser.close()
+    async with headless_chromium() as browser:
+        page = await browser.new_page(viewport={"width": 1100, "height": 900})
+        await page.goto(simulation.page.as_uri())
+        assert "of initial conferences within 15 working days" in await page.inner_text("p.big")
+        charts = page.locator("svg.chart")
+        assert await charts.count() == 5  # held on time, room use, modes, reports, messages
+        for n in range(await charts.count()):
+            drawn = await charts.nth(n).evaluate(COLOURED_PIXELS)
+            assert drawn["width"] > 300 and drawn["height"] > 40, drawn
+            assert drawn["coloured"] > 200, f"chart {n} draws no bars: {drawn}"
+        await page.screenshot(path=ARTIFACTS / "simulation-report.png", full_page=True)
     assert (ARTIFACTS / "simulation-report.png").stat().st_size > 20_000
