@@ -78,3 +78,10 @@ async def test_one_link_asking_too_often_is_told_to_wait(browser):
     assert statuses == [200] * 5 + [429]
     waited = await client.get(f"/family/{token}?lang=en")
     assert "Please wait 10 minutes" in waited.text and int(waited.headers["retry-after"]) > 500
+
+
+async def test_odd_query_values_and_an_unknown_path_get_a_page_not_an_error(browser):
+    client, token = browser
+    odd = await client.get(f"/family/{token}?saved=yes&lang=xx-<script>")
+    assert odd.status_code == 200 and '<html lang="en">' in odd.text and "<script>" not in odd.text
+    assert (await client.get("/family/a/b")).status_code == 404

@@ -45,14 +45,14 @@ def family_router(desk: Reports, per_link: RateLimit, per_address: RateLimit) ->
         return Response(STYLE, media_type="text/css", headers={"Cache-Control": "max-age=3600"})
 
     @router.get("/{token}")
-    async def show(token: str, request: Request, saved: int = 0, lang: str | None = None) -> Response:
+    async def show(token: str, request: Request, saved: str = "", lang: str | None = None) -> Response:
         if (limited := _limited(token, request, lang)) is not None:
             return limited
         try:
             form = await handlers.family_form(token, desk)
         except (BadLink, Refused) as refusal:
             return _refused(refusal, lang or _language(token))
-        return _form_page(form, token, lang, saved=bool(saved and form.saved_at))
+        return _form_page(form, token, lang, saved=saved == "1" and form.saved_at is not None)
 
     @router.post("/{token}")
     async def save(token: str, request: Request, lang: str | None = None) -> Response:

@@ -4,6 +4,7 @@ Enough for a person saving again and again; too few for anyone trying links or f
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections import OrderedDict, deque
 
@@ -17,7 +18,7 @@ class RateLimit:
 
     def allow(self, key: str, now: float | None = None) -> bool:
         """Count a request for `key`; False (not counted) if it has had its share in the window."""
-        now = time.monotonic() if now is None else now
+        now, key = time.monotonic() if now is None else now, _short(key)
         times = self._seen.pop(key, None) or deque()
         while times and times[0] <= now - self.per_seconds:
             times.popleft()
@@ -32,5 +33,10 @@ class RateLimit:
     def retry_after(self, key: str, now: float | None = None) -> int:
         """Seconds until `key` may ask again."""
         now = time.monotonic() if now is None else now
-        times = self._seen.get(key)
+        times = self._seen.get(_short(key))
         return max(1, int(times[0] + self.per_seconds - now) + 1) if times else 1
+
+
+def _short(key: str) -> str:
+    """A key of a fixed size, whatever was sent (a link can be long), and not the link itself kept in memory."""
+    return hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
