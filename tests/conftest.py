@@ -6,21 +6,23 @@ and MONGODB_URL. Each test session gets fresh topics and its own databases.
 
 from __future__ import annotations
 
-import mailbox
+import contextlib
 import os
 import random
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack
 from email.message import Message
-from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
 from cpc_shared.contracts import Topics
 from cpc_stack import casemgmt, infra, services
+from cpc_stack.mail import Mailbox
 from cpc_stack.observe import Watcher
 from cpc_stack.paths import RUN
+from playwright.async_api import Browser, async_playwright
 
 ALL_TOPICS = Topics.created()
 
@@ -79,24 +81,13 @@ async def watcher(stack: infra.Endpoints) -> AsyncIterator[Watcher]:
         yield watching
 
 
-_MAIL_INDEX: dict[str, tuple[str | None, str | None]] = {}  # mail file -> (conference, purpose), read once
+_MAILBOXES: dict[Path, Mailbox] = {}
 
 
 def mails_for(endpoints: infra.Endpoints, conference_id: str, purpose: str | None = "invitation") -> list[Message]:
-    """The mails the local mail server holds for a conference (invitations, unless another purpose is named).
-    The Maildir keeps every run's mail (a simulated month is ~5,000), so each file's headers are read once."""
-    box = mailbox.Maildir(str(endpoints.maildir), create=False)
-    found = []
-    for key in box.iterkeys():
-        if key not in _MAIL_INDEX:
-            with box.get_file(key) as file:
-                headers = BytesParser().parse(file, headersonly=True)
-            _MAIL_INDEX[key] = (headers.get("X-CPC-Conference"), headers.get("X-CPC-Purpose"))
-        conference, its_purpose = _MAIL_INDEX[key]
-        if conference == conference_id and (purpose is None or its_purpose == purpose):
-            found.append(box.get_message(key))
-    return found
-
+    """The mails the local mail server holds for a conference (invitations, unless another purpose is named)."""
+    box = _MAILBOXES.setdefault(endpoints.maildir, Mailbox(endpoints.maildir))
+    return box.find(conference_id, None if purpose is None else (purpose,))
 
 
 def new_request(**overrides) -> dict:
@@ -114,3 +105,16 @@ async def schedule(watcher: Watcher, endpoints: infra.Endpoints, **overrides) ->
 
     assert await watcher.until(lambda: bool(found()), 60), "not scheduled"
     return request, found()[0].data
+
+
+@contextlib.asynccontextmanager
+async def headless_chromium() -> AsyncIterator[Browser]:
+    """Debian's Chromium, headless, driven by Playwright (it downloads no browser of its own)."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert chromium, "Debian's chromium is needed (.ci/run installs it)"
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            yield browser
+        finally:
+            await browser.close()

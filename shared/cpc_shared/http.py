@@ -59,12 +59,13 @@ def authenticator(secret: str, roles: set[str]):
     return identify
 
 
-def with_api(stream_app: Any, api: Any, prefix: str = "/api") -> Any:
-    """One ASGI app: requests under `prefix` go to the API; the rest (health, AsyncAPI, lifespan) to FastStream."""
+def with_api(stream_app: Any, api: Any, prefixes: tuple[str, ...] = ("/api",)) -> Any:
+    """One ASGI app: requests under one of `prefixes` go to the API; the rest (health, AsyncAPI, lifespan) to
+    FastStream."""
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         path = scope.get("path", "")
-        if scope["type"] == "http" and (path == prefix or path.startswith(prefix + "/")):
+        if scope["type"] == "http" and any(path == prefix or path.startswith(prefix + "/") for prefix in prefixes):
             await api(scope, receive, send)
         else:
             await stream_app(scope, receive, send)

@@ -64,6 +64,7 @@ class Service:
         self._prepare_store = prepare_store
         self._http_routes: list[tuple[str, Any]] = []
         self._api: Any = None
+        self._api_prefixes: tuple[str, ...] = ("/api",)
         self._background: list[Callable[[], Coroutine[Any, Any, None]]] = []
 
     def consume(self, topic: str, routes: dict[str, Route], *, dead_letter_invalid: bool = True) -> EventConsumer:
@@ -87,9 +88,9 @@ class Service:
     def route(self, path: str, handler: Any) -> None:
         self._http_routes.append((path, handler))
 
-    def mount_api(self, api: Any) -> None:
-        """Serve an HTTP API (a FastAPI app whose routes start with /api) from this process."""
-        self._api = api
+    def mount_api(self, api: Any, prefixes: tuple[str, ...] = ("/api",)) -> None:
+        """Serve an HTTP API (a FastAPI app whose routes start with one of `prefixes`) from this process."""
+        self._api, self._api_prefixes = api, prefixes
 
     def every(self, seconds: float, job: Callable[[], Awaitable[object]]) -> None:
         """Run `job` periodically while the service is up (timers, expiry sweeps)."""
@@ -106,7 +107,7 @@ class Service:
 
     def app(self) -> Any:
         stream_app = self.stream_app()
-        return with_api(stream_app, self._api) if self._api is not None else stream_app
+        return with_api(stream_app, self._api, self._api_prefixes) if self._api is not None else stream_app
 
     def stream_app(self) -> AsgiFastStream:
         tasks: list[asyncio.Task[None]] = []

@@ -121,3 +121,14 @@ class StaffApiSettings(ProfiledSettings):
         description="Key that verifies staff and agency bearer tokens (HS256); the identity provider signs with it.",
         examples=["a long random string from the secret store"],
     )
+
+
+class FamilySettings(ProfiledSettings):
+    """For a service that holds what a family gave us (contact details, their own words) or their personal link."""
+
+    contact_key: SecretStr = Field(
+        description="Fernet key that encrypts contact details and the family's own words at rest (32 url-safe "
+        "base64 bytes).", examples=["made by `Fernet.generate_key()`, kept in the secret store"])
+    family_link_key: SecretStr = Field(
+        description="Fernet key that signs and encrypts the family's personal links to their form (notifications "
+        "writes them, reports reads them).", examples=["made by `Fernet.generate_key()`, kept in the secret store"])

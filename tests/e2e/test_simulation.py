@@ -5,7 +5,6 @@ the event log alone; the stores are read here only, to check it against them."""
 from __future__ import annotations
 
 import json
-import shutil
 from collections import Counter
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
@@ -18,10 +17,11 @@ from cpc_stack import eventlog, services
 from cpc_stack.conferences import load, show
 from cpc_stack.paths import REPO
 from cpc_stack.simulation.run import simulate_and_report
-from playwright.async_api import async_playwright
 from pymongo import AsyncMongoClient
 from rich.console import Console
 from rich.progress import Progress
+
+from tests.conftest import headless_chromium
 
 pytestmark = pytest.mark.e2e
 LONDON = ZoneInfo("Europe/London")
@@ -31,8 +31,8 @@ ARTIFACTS = REPO / "test-artifacts"
 
 
 class Run:
-    def __init__(self, page: Path, printed: str) -> None:
-        self.page, self.printed = page, printed
+    def __init__(self, page: Path, printed: str, simulation_outcomes: Counter[str]) -> None:
+        self.page, self.printed, self.simulation_outcomes = page, printed, simulation_outcomes
         stem = page.with_suffix("")
         self.figures = json.loads(stem.with_suffix(".figures.json").read_text())
         self.events = [json.loads(line) for line in stem.with_suffix(".events.jsonl").read_text().splitlines()]
@@ -44,7 +44,7 @@ def _simulate(stack, service_env, profile: str, days: int, start: date) -> Itera
     try:
         outcome = simulate_and_report(profile, days, 7, 40.0, start, console,
                                       progress_factory=lambda: Progress(console=console, disable=True))
-        yield Run(outcome.page, console.export_text())
+        yield Run(outcome.page, console.export_text(), outcome.simulation.families.outcomes)
     finally:
         services.start(stack, extra_env=service_env)
 
@@ -214,6 +214,29 @@ async def test_the_report_agrees_with_the_topics(simulation):
         assert states.get("missing", 0) + states.get("outstanding", 0) == counted[(agency, "not_in")], agency
 
 
+async def test_some_families_write_their_views_and_the_report_counts_the_conferences_that_had_them(simulation, stack):
+    """Simulated parents follow the link in their invitation and write on the form; the report's share of conferences
+    with the family's views in before the day is what the reports store holds (sealed) and scheduling held."""
+    prefix, views = simulation.figures["database_prefix"], simulation.figures["family_views"]
+    client = AsyncMongoClient(stack.mongodb, tz_aware=True)
+    try:
+        conferences = await client[f"{prefix}_scheduling"]["conferences"].find(
+            {}, {"status": 1, "starts_at": 1}).to_list()
+        written = await client[f"{prefix}_reports"]["family_views"].find({}, {"conference_id": 1, "first_saved_at": 1,
+                                                                              "sealed_answers": 1}).to_list()
+    finally:
+        await client.close()
+    held = {c["_id"]: c["starts_at"].astimezone(LONDON).date() for c in conferences
+            if c.get("starts_at") and c["status"] != "cancelled" and _in_window(c["starts_at"])}
+    before = {w["conference_id"] for w in written if w["conference_id"] in held
+              and w["first_saved_at"] < datetime.combine(held[w["conference_id"]], datetime.min.time(), tzinfo=LONDON)}
+    assert views["with_views"] == len(before) > 0 and views["conferences"] == len(held)
+    assert views["family_members"] == len(written) and views["saves"] >= len(written)
+    assert simulation.simulation_outcomes.get("saved", 0) == len(written)
+    assert "the family's views in before the day" in simulation.printed
+    assert all(w["sealed_answers"].startswith("gAAAAA") for w in written), "sealed at rest"
+
+
 def test_each_conference_was_held_as_the_policy_of_its_day_says(simulation):
     """Gloucestershire brought initial conferences back into the office on 16 May 2022, within the fortnight."""
     profile = load_profile(REPO / "profiles/gloucestershire-2022.yaml")
@@ -258,22 +281,16 @@ COLOURED_PIXELS = """async (svg) => {
 
 
 async def test_the_html_report_draws_its_charts_in_chromium(simulation):
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert chromium, "Debian's chromium is needed to render the report (.ci/run installs it)"
     ARTIFACTS.mkdir(exist_ok=True)
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
-        try:
-            page = await browser.new_page(viewport={"width": 1100, "height": 900})
-            await page.goto(simulation.page.as_uri())
-            assert "of initial conferences within 15 working days" in await page.inner_text("p.big")
-            charts = page.locator("svg.chart")
-            assert await charts.count() == 5  # held on time, room use, modes, reports, messages
-            for n in range(await charts.count()):
-                drawn = await charts.nth(n).evaluate(COLOURED_PIXELS)
-                assert drawn["width"] > 300 and drawn["height"] > 40, drawn
-                assert drawn["coloured"] > 200, f"chart {n} draws no bars: {drawn}"
-            await page.screenshot(path=ARTIFACTS / "simulation-report.png", full_page=True)
-        finally:
-            await browser.close()
+    async with headless_chromium() as browser:
+        page = await browser.new_page(viewport={"width": 1100, "height": 900})
+        await page.goto(simulation.page.as_uri())
+        assert "of initial conferences within 15 working days" in await page.inner_text("p.big")
+        charts = page.locator("svg.chart")
+        assert await charts.count() == 5  # held on time, room use, modes, reports, messages
+        for n in range(await charts.count()):
+            drawn = await charts.nth(n).evaluate(COLOURED_PIXELS)
+            assert drawn["width"] > 300 and drawn["height"] > 40, drawn
+            assert drawn["coloured"] > 200, f"chart {n} draws no bars: {drawn}"
+        await page.screenshot(path=ARTIFACTS / "simulation-report.png", full_page=True)
     assert (ARTIFACTS / "simulation-report.png").stat().st_size > 20_000

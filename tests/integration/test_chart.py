@@ -72,6 +72,7 @@ def test_a_kafka_topic_for_every_topic_the_code_creates(production):
 def built(service: str, monkeypatch: pytest.MonkeyPatch) -> Service:
     """The service as its app.py builds it (no connection is made until it runs)."""
     monkeypatch.setenv("CPC_CONTACT_KEY", Fernet.generate_key().decode())
+    monkeypatch.setenv("CPC_FAMILY_LINK_KEY", Fernet.generate_key().decode())
     monkeypatch.setenv("CPC_STAFF_TOKEN_SECRET", "not-a-secret")
     return importlib.import_module(f"cpc_{service}.app").build()
 

@@ -10,13 +10,15 @@ from zoneinfo import ZoneInfo
 
 from cpc_notifications import handlers
 from cpc_notifications.adapters.notify import PermanentFailure
-from cpc_notifications.adapters.store import MESSAGES, TIMERS, ContactSeal, StoredKnown, prepare
+from cpc_notifications.adapters.store import MESSAGES, TIMERS, StoredKnown, prepare
 from cpc_notifications.domain.notification import Notification, Timer
 from cpc_shared.clock import FixedClock
 from cpc_shared.contracts.inbound import Participant
 from cpc_shared.contracts.outbound import ConferenceScheduled, Invitee
+from cpc_shared.family_link import FamilyLinks
 from cpc_shared.profile import load_profile
 from cpc_shared.repository import DocumentStore, Repository
+from cpc_shared.sealing import Seal
 from cpc_shared.settings import ServiceSettings
 from cpc_shared.store import connect
 from cryptography.fernet import Fernet
@@ -66,8 +68,9 @@ class Postroom:
         self.clock = clock
         self.post = handlers.Notifications(
             notifications=Repository(store, Notification, NoRelay()), timers=Repository(store, Timer, NoRelay()),
-            known=StoredKnown(store), seal=ContactSeal(Fernet.generate_key().decode()), email=Mailbox(), texts=notify,
-            profile=PROFILE, calendar=PROFILE.calendar(), clock=clock, team_mailbox="team@council.example")
+            known=StoredKnown(store), seal=Seal(Fernet.generate_key().decode()), email=Mailbox(), texts=notify,
+            profile=PROFILE, calendar=PROFILE.calendar(), clock=clock, team_mailbox="team@council.example",
+            links=FamilyLinks(Fernet.generate_key().decode()), form_base_url="http://127.0.0.1:8103")
 
     async def remember_contacts(self, case_id: str, people: list[Participant], family) -> None:
         await handlers.remember_contacts(case_id, people, family, self.post)

@@ -11,17 +11,22 @@ from zoneinfo import ZoneInfo
 
 from cpc_reports import handlers
 from cpc_reports.adapters.store import GridFsFiles, prepare
-from cpc_reports.domain.report import Alert, ConferenceReports, ReportRequest
+from cpc_reports.domain.family_views import FamilyViews
+from cpc_reports.domain.report import Alert, ConferenceReports, Refused, ReportRequest
 from cpc_shared.calendar import WorkingDayCalendar
 from cpc_shared.clock import FixedClock
 from cpc_shared.contracts.outbound import ConferenceCancelled, ConferenceScheduled, Invitee
+from cpc_shared.family_link import FamilyLink, FamilyLinks
 from cpc_shared.profile import load_profile
 from cpc_shared.repository import DocumentStore, Repository
+from cpc_shared.sealing import Seal
 from cpc_shared.settings import ServiceSettings
 from cpc_shared.store import connect
+from cryptography.fernet import Fernet
 
 PROFILES = Path(__file__).resolve().parents[2] / "profiles"
 LONDON = ZoneInfo("Europe/London")
+KEY = Fernet.generate_key().decode()
 
 
 class NoRelay:
@@ -57,7 +62,8 @@ class Desk:
         self.reports = handlers.Reports(
             reports=Repository(store, ReportRequest, NoRelay()), conferences=Repository(store, ConferenceReports, NoRelay()),
             alerts=Repository(store, Alert, NoRelay()), files=GridFsFiles(db), profile=profile,
-            calendar=WorkingDayCalendar(), clock=clock, max_bytes=1024 * 1024)
+            calendar=WorkingDayCalendar(), clock=clock, max_bytes=1024 * 1024,
+            family_views=Repository(store, FamilyViews, NoRelay()), seal=Seal(KEY), links=FamilyLinks(KEY))
 
     async def conference_scheduled(self, conference: ConferenceScheduled) -> None:
         await handlers.conference_scheduled(conference, self.reports)
@@ -230,5 +236,29 @@ async def test_when_the_only_report_still_awaited_was_a_dropped_agencys_the_conf
         assert conference["complete"] is True
         (complete,) = [e for e in conference["outbox"] if e["type"] == "cpc.ReportsComplete.v1"]
         assert complete["data"]["report_ids"] == sorted(reports[a]["_id"] for a in ("childrens_social_care", "health"))
+    finally:
+        await client.close()
+
+
+async def test_a_parents_views_are_kept_sealed_in_the_store_and_two_saves_at_once_leave_one_standing(stack):
+    clock = FixedClock(datetime(2022, 5, 3, 9, tzinfo=UTC))
+    client, db, (desk,) = await desks(stack, "gloucestershire-2022.yaml", clock)
+    try:
+        starts = datetime(2022, 5, 12, 10, tzinfo=LONDON)
+        conference = scheduled(starts)
+        conference = conference.model_copy(update={"invitees": [*conference.invitees, Invitee(participant_id="MUM",
+                                                                                                role="parent")]})
+        await desk.conference_scheduled(conference)
+        token = desk.reports.links.issue(FamilyLink(conference_id=conference.conference_id, participant_id="MUM",
+                                                    expires_at=starts + timedelta(days=30)))
+        await handlers.save_family_views(token, {"worries": "first words"}, desk.reports)
+        results = await asyncio.gather(*(handlers.save_family_views(token, {"worries": f"tab {n}"}, desk.reports)
+                                         for n in (1, 2)), return_exceptions=True)
+        refused = [r for r in results if isinstance(r, Refused)]
+        assert all(r.status == 409 for r in refused) and len(refused) <= 1
+        stored = await db["family_views"].find().to_list()
+        assert len(stored) == 1 and "tab" not in repr(stored) and "first words" not in repr(stored)
+        form = await handlers.family_form(token, desk.reports)
+        assert form.answers["worries"] in ("tab 1", "tab 2") and stored[0]["version"] == 3 - len(refused)
     finally:
         await client.close()

@@ -88,6 +88,15 @@ def status() -> None:
         console.print(f"  {name:<16} {'ready' if ready else 'running' if ready is None else 'not ready'}")
 
 
+@app.command("family-links")
+def family_links(count: Annotated[int, typer.Option(help="how many links, newest first")] = 5) -> None:
+    """The links to the family's form in the newest invitations in the local Maildir, as a parent would click them."""
+    from cpc_stack.mail import Mailbox
+
+    for mail, link in Mailbox(infra.endpoints().maildir).family_links(count):
+        console.print(f"{mail['X-CPC-Conference']}  {mail['To']}\n  {link}", soft_wrap=True)
+
+
 def _check_scenarios(names: list[str], profile_name: str) -> None:
     """A scenario that cannot be read, or names what the council does not have, is refused before anything starts."""
     from cpc_shared.profile import load_profile

@@ -273,8 +273,17 @@ def _mongo_answers(url: str) -> bool:
 
 
 def contact_key() -> str:
-    """The local key that encrypts contact details at rest (made once per checkout)."""
-    path = RUN / "contact.key"
+    """The local key that encrypts contact details (and the family's words) at rest (made once per checkout)."""
+    return _fernet_key("contact.key")
+
+
+def family_link_key() -> str:
+    """The local key that signs and encrypts the family's links to their form (made once per checkout)."""
+    return _fernet_key("family-link.key")
+
+
+def _fernet_key(name: str) -> str:
+    path = RUN / name
     if not path.exists():
         from cryptography.fernet import Fernet
 

@@ -32,6 +32,8 @@ def service_env(endpoints: infra.Endpoints, instance: str, extra: dict[str, str]
         "CPC_HTTP_PORT": str(port_of(instance)),
         "CPC_CONTACT_KEY": infra.contact_key(),
         "CPC_STAFF_TOKEN_SECRET": infra.staff_token_secret(),
+        "CPC_FAMILY_LINK_KEY": infra.family_link_key(),
+        "CPC_FAMILY_FORM_BASE_URL": f"http://127.0.0.1:{SERVICES['reports']}",  # the family's form: their link
         **(extra or {}),
     }
 

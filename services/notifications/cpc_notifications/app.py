@@ -13,6 +13,7 @@ from cpc_shared.contracts.outbound import (
     ConferenceScheduled,
     ConferenceTaskDue,
     ConferenceTaskOverdue,
+    FamilyViewsReceived,
     NotificationFailed,
     NotificationSent,
     QuorumAtRisk,
@@ -97,7 +98,11 @@ def build() -> Service:
         ConferenceTaskDue.type: Route(ConferenceTaskDue, on_task_due),
         ConferenceTaskOverdue.type: Route(ConferenceTaskOverdue, on_task_overdue),
     })
+    async def on_family_views(received: FamilyViewsReceived, envelope: Envelope) -> None:
+        await handlers.family_views_received(received, post)
+
     service.consume(Topics.REPORTS, {
+        FamilyViewsReceived.type: Route(FamilyViewsReceived, on_family_views),
         ReportRequested.type: Route(ReportRequested, on_report_requested),
         ReportOverdue.type: Route(ReportOverdue, on_report_overdue),
         ReportEscalated.type: Route(ReportEscalated, on_report_escalated),

@@ -8,6 +8,7 @@ message sent once through `_send_once` (a `Notification` claimed, sent, and save
     ConferenceCancelled     -> conference_cancelled  (cancellations; reminders cancelled)
     ReportRequested /
     ReportOverdue           -> report_message        (the report's authors: request, chaser)
+    FamilyViewsReceived     -> family_views_received (the social worker: a family member wrote, never what)
     alerts for the team     -> alert_team            (deadline or quorum at risk, tasks, reports escalated)
     every few seconds       -> send_due              (reminders; texts held back from quiet hours)
 """
@@ -26,21 +27,32 @@ from cpc_shared.calendar import WorkingDayCalendar
 from cpc_shared.clock import Clock
 from cpc_shared.consumer import NotYet, Unavailable
 from cpc_shared.contracts.inbound import FAMILY_ROLES, Family, Participant
-from cpc_shared.contracts.outbound import Channel, ConferenceArrangements, Invitee, ReportOverdue, ReportRequested
+from cpc_shared.contracts.outbound import (
+    FAMILY_WRITERS,
+    Channel,
+    ConferenceArrangements,
+    FamilyViewsReceived,
+    Invitee,
+    ReportOverdue,
+    ReportRequested,
+)
+from cpc_shared.family_link import FamilyLink, FamilyLinks
 from cpc_shared.logging import get_logger
 from cpc_shared.profile import Profile
 from cpc_shared.repository import Repository
+from cpc_shared.sealing import Seal
 from cpc_shared.timers import NextDue
 from notifications_python_client.errors import HTTPError
 
 from cpc_notifications.adapters.calendar import calendar_invite
 from cpc_notifications.adapters.notify import PermanentFailure
-from cpc_notifications.adapters.store import ContactSeal
 from cpc_notifications.domain.messages import Conference, Message, Place, Recipient, compose
 from cpc_notifications.domain.notification import Notification, NotificationStatus, Timer, TimerStatus
 
 log = get_logger(__name__)
 TEAM = "cpc-team"
+WITH_FORM_LINK = ("invitation", "update", "update-people")  # what gives the family their link to the form
+FORM_LINK_LASTS = timedelta(days=30)  # after the conference it was sent for; the form closes the day before anyway
 QUIET_START, QUIET_END = time(20, 0), time(8, 0)  # no text messages in the evening or at night
 REMINDER_AT = time(9, 0)
 MEETING = ("starts_at", "ends_at", "attendance_mode", "office_id", "room_id", "meeting_link")  # what an update tells
@@ -78,13 +90,15 @@ class Notifications:
     notifications: Repository[Notification]
     timers: Repository[Timer]
     known: Known
-    seal: ContactSeal
+    seal: Seal
     email: EmailChannel
     texts: TextChannel | None
     profile: Profile
     calendar: WorkingDayCalendar
     clock: Clock
     team_mailbox: str
+    links: FamilyLinks  # each parent's, carer's and child's own link to their form, in their invitation
+    form_base_url: str  # where the reports service serves that form
     next_due: NextDue = field(default_factory=NextDue)
 
     @property
@@ -270,6 +284,23 @@ async def report_message(report: ReportRequested | ReportOverdue, purpose: str, 
                        extra={"due": due, "report_id": report.report_id, "short_notice": "yes" if short_notice else "no"})
 
 
+async def family_views_received(received: FamilyViewsReceived, post: Notifications) -> None:
+    """The first time a parent, carer or child saves their views, their social worker is told (not what they wrote:
+    that stays with reports, for the chair)."""
+    if received.version != 1:
+        return
+    snapshot = await post.known.conference(received.conference_id)
+    if snapshot is None:
+        raise NotYet("the conference is not known here yet")
+    if snapshot.get("status") == "cancelled":
+        return
+    case = await _case(snapshot["case_id"], post)
+    view = _view(snapshot, case, post.profile)
+    for worker in (i for i in view.invitees if i.role == "social_worker"):
+        await _deliver(view, case, worker.participant_id, "family_views", received.contribution_id, post,
+                       extra={"writer_role": received.role})
+
+
 async def alert_team(conference_id: str, case_id: str | None, what_key: str, what: str, detail: str,
                      post: Notifications, to_team_manager: bool = False) -> None:
     """An alert to the conference team (and the case's team manager): identifiers only, no family details."""
@@ -306,7 +337,12 @@ async def _deliver(view: Conference, case: dict[str, Any], participant_id: str, 
     details = post.seal.open(contact["sealed"])
     recipient = Recipient(participant_id=participant_id, role=contact["role"], name=details.get("name"),
                           language=case.get("language", "en"))
-    message = compose(purpose, view, recipient, post.zone, **(extra or {}))
+    extra = dict(extra or {})
+    if recipient.role in FAMILY_WRITERS and purpose in WITH_FORM_LINK:
+        extra["form_link"] = post.links.url(post.form_base_url, FamilyLink(
+            conference_id=view.conference_id, participant_id=participant_id, language=recipient.language,
+            expires_at=view.starts_at + FORM_LINK_LASTS))
+    message = compose(purpose, view, recipient, post.zone, **extra)
     channel, refusal = _channel(contact, details, post)
     notification = Notification.claim(Notification.id_for(view.conference_id, participant_id, purpose, version),
                                       view.conference_id, participant_id, purpose.split("-")[0], version,

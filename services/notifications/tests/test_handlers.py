@@ -8,15 +8,22 @@ from typing import Any
 
 import pytest
 from cpc_notifications import handlers
-from cpc_notifications.adapters.store import ContactSeal
 from cpc_notifications.domain.notification import Notification, NotificationStatus, Timer
 from cpc_notifications.handlers import Notifications
 from cpc_shared.clock import FixedClock
 from cpc_shared.contracts.inbound import Participant
-from cpc_shared.contracts.outbound import ConferenceRescheduled, ConferenceScheduled, Invitee, ReportRequested
+from cpc_shared.contracts.outbound import (
+    ConferenceRescheduled,
+    ConferenceScheduled,
+    FamilyViewsReceived,
+    Invitee,
+    ReportRequested,
+)
 from cpc_shared.fakes import InMemoryStore, RecordingRelay
+from cpc_shared.family_link import FamilyLinks
 from cpc_shared.profile import load_profile
 from cpc_shared.repository import Repository
+from cpc_shared.sealing import Seal
 from cryptography.fernet import Fernet
 
 PROFILE = load_profile(Path(__file__).resolve().parents[3] / "profiles" / "gloucestershire-2022.yaml")
@@ -57,14 +64,17 @@ class Outbox:
     async def send(self, **message: Any) -> None:
         self.sent.append(message)
 
+LINKS = FamilyLinks(Fernet.generate_key().decode())
+
 
 @pytest.fixture
 def post() -> Notifications:
     store, relay = InMemoryStore(), RecordingRelay()
     return Notifications(notifications=Repository(store, Notification, relay), timers=Repository(store, Timer, relay),
-                         known=InMemoryKnown(), seal=ContactSeal(Fernet.generate_key().decode()), email=Outbox(),
+                         known=InMemoryKnown(), seal=Seal(Fernet.generate_key().decode()), email=Outbox(),
                          texts=None, profile=PROFILE, calendar=PROFILE.calendar(),
-                         clock=FixedClock(datetime(2026, 11, 24, 11, tzinfo=UTC)), team_mailbox="team@council.example")
+                         clock=FixedClock(datetime(2026, 11, 24, 11, tzinfo=UTC)), team_mailbox="team@council.example",
+                         links=LINKS, form_base_url="https://cpc.council.example")
 
 
 def scheduled(version: int = 1, starts_at: datetime = STARTS, kind: type = ConferenceScheduled) -> ConferenceScheduled:
@@ -126,3 +136,30 @@ async def test_a_participant_whose_id_holds_a_dot_is_reached_like_any_other(post
     conference.invitees.append(Invitee(participant_id="CASE.1/P.1", role="parent"))
     await handlers.conference_scheduled(conference, post)
     assert ("CASE.1/P.1", "invitation") in sent(post)
+
+
+async def test_a_parents_invitation_carries_their_own_link_to_the_form_and_a_professionals_none(post):
+    await handlers.remember_contacts("CASE-1", PEOPLE, None, post)
+    await handlers.conference_scheduled(scheduled(), post)
+    mails = {m["to"]: m["body"] for m in post.email.sent}
+    line = next(line for line in mails["sam@family.example"].splitlines() if "/family/" in line)
+    assert line.startswith("https://cpc.council.example/family/")
+    link = LINKS.read(line.rsplit("/", 1)[1], post.clock.now())
+    assert (link.conference_id, link.participant_id, link.language) == ("CPC-1", "P1", "en")
+    assert link.expires_at > STARTS, "it outlives the form, which closes the day before"
+    assert "P1" not in line and "CPC-1" not in line, "nothing about the family readable in the URL"
+    assert "until the end of Monday 7 December" in mails["sam@family.example"]
+    assert "/family/" not in mails["po@police.example"] + mails["sw@council.example"]
+
+
+async def test_the_social_worker_is_told_once_that_a_family_member_wrote_and_never_what(post):
+    await handlers.remember_contacts("CASE-1", PEOPLE, None, post)
+    await handlers.conference_scheduled(scheduled(), post)
+    for version in (1, 1, 2):  # redelivered, then saved again
+        await handlers.family_views_received(FamilyViewsReceived(
+            conference_id="CPC-1", contribution_id="FV-1", participant_id="P1", role="parent",
+            received_at=STARTS - timedelta(days=3), version=version), post)
+    told = [m for m in post.email.sent if m["purpose"] == "family_views"]
+    assert [m["to"] for m in told] == ["sw@council.example"]
+    assert "A family member (a parent) has written their views" in told[0]["body"] and "Sam" not in told[0]["body"]
+    assert ("SW", "alert") in sent(post)

@@ -66,8 +66,11 @@ def test_updates_cancellations_and_reminders_say_so():
     assert "reminder" in compose("reminder-1", EXAMPLE, PARENT, LONDON).body
 
 
+FORM_LINK = "http://127.0.0.1:8103/family/gAAAAABpLm9...(their own token)"
+
+
 def test_the_readme_shows_the_family_invitation_as_it_is_sent():
-    body = compose("invitation", EXAMPLE, PARENT, LONDON).body
+    body = compose("invitation", EXAMPLE, PARENT, LONDON, form_link=FORM_LINK).body
     assert body in README.read_text(), "update the example invitation in README.md"
 
 
@@ -112,3 +115,15 @@ def test_a_polish_family_is_invited_in_polish_and_told_their_interpreter_is_book
     assert not any(word in body for word in ("Hello", "When?", "Who will be there", " by Friday"))
     professional = compose("invitation", with_interpreter, Recipient(participant_id="P-5", role="professional"), LONDON)
     assert professional.language == "en", "professionals are written to in English"
+
+
+def test_parents_and_children_are_each_given_their_own_form_in_their_own_words():
+    parent = compose("invitation", EXAMPLE, PARENT, LONDON, form_link=FORM_LINK).body
+    assert "Tell us what you think before the meeting" in parent and FORM_LINK in parent
+    assert "change them until the end of Monday 7 December." in parent
+    child = compose("invitation", EXAMPLE, Recipient(participant_id="C-1", role="child"), LONDON, form_link=FORM_LINK).body
+    assert "With your social worker or another adult you trust" in child and FORM_LINK in child
+    polish = compose("update", EXAMPLE, Recipient(participant_id="P-1", role="parent", language="pl"), LONDON,
+                     form_link=FORM_LINK).body
+    assert "Napisz nam, co myślisz, przed spotkaniem" in polish and "do końca dnia: poniedziałek 7 grudnia." in polish
+    assert "Tell us what you think" not in compose("invitation", EXAMPLE, PARENT, LONDON).body, "no link, no paragraph"

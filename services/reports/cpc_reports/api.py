@@ -1,4 +1,5 @@
-"""The reports API: agencies see and send their own reports; the chair sees each conference's reports.
+"""The reports API: agencies see and send their own reports; the chair sees each conference's reports, the
+family's views first; and the family's form (family/form.py).
 
 (No `from __future__ import annotations` here: FastAPI reads the dependencies from the annotations.)"""
 
@@ -11,6 +12,8 @@ from fastapi.responses import JSONResponse, Response
 from cpc_reports import handlers
 from cpc_reports.domain.files import RejectedFile
 from cpc_reports.domain.report import Refused, ReportRequest, ReportStatus
+from cpc_reports.family.form import family_router
+from cpc_reports.family.limits import RateLimit
 from cpc_reports.handlers import Reports
 
 VISIBLE = ("conference_id", "agency", "author_role", "status", "due_at", "share_with_family_by",
@@ -23,9 +26,10 @@ def view(report: ReportRequest) -> dict[str, Any]:
     return {"report_id": report.id, **{field: state.get(field) for field in VISIBLE}, "versions": versions}
 
 
-def build_api(desk: Reports, token_secret: str) -> FastAPI:
+def build_api(desk: Reports, token_secret: str, form_limits: tuple[RateLimit, RateLimit]) -> FastAPI:
     api = FastAPI(title="Child protection conferences: reports", version="1",
                   openapi_url="/api/openapi.json", docs_url="/api/docs", redoc_url=None)
+    api.include_router(family_router(desk, *form_limits))
     agency_user = authenticator(token_secret, {"agency"})
     staff = authenticator(token_secret, {"chair", "coordinator", "manager"})
 
@@ -61,14 +65,22 @@ def build_api(desk: Reports, token_secret: str) -> FastAPI:
         return {"report_id": report_id, "version": version.version, "late": version.late,
                 "content_type": version.content_type}
 
-    @api.get("/api/conferences/{conference_id}/reports", summary="Every report for a conference, for the chair")
+    @api.get("/api/conferences/{conference_id}/reports",
+             summary="For the chair: what the family said on their form first, then every agency's report")
     async def for_conference(conference_id: str, _: Annotated[Identity, Depends(staff)]) -> dict[str, Any]:
         reports = await desk.reports.find({"conference_id": conference_id})
         if not reports:
             raise HTTPException(404, f"no reports for conference {conference_id}")
-        return {"conference_id": conference_id,
+        return {"conference_id": conference_id, "family_views": await handlers.family_views_for(conference_id, desk),
                 "complete": all(r.status != ReportStatus.REQUESTED for r in reports),
                 "reports": [view(report) for report in sorted(reports, key=lambda report: report.agency)]}
+
+    @api.get("/api/conferences/{conference_id}/family-views",
+             summary="For the chair: what each parent, carer and child wrote before the conference")
+    async def family_views(conference_id: str, _: Annotated[Identity, Depends(staff)]) -> dict[str, Any]:
+        if await desk.conferences.get(conference_id) is None:
+            raise HTTPException(404, f"no conference {conference_id} known to reports")
+        return {"conference_id": conference_id, "family_views": await handlers.family_views_for(conference_id, desk)}
 
     @api.get("/api/conferences/{conference_id}/reports/{report_id}/versions/{version}",
              summary="Download one version of a report, for the chair")

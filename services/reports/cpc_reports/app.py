@@ -1,4 +1,5 @@
-"""The reports process: asks every invited agency for its report, takes them in, and chases the late.
+"""The reports process: asks every invited agency for its report, takes them in, and chases the late; takes the
+family's views before the conference on their form (/family/<token>).
 
 Entry points only: each event goes to its handler in handlers.py."""
 
@@ -11,6 +12,7 @@ from cpc_shared.contracts.outbound import (
     ConferenceCancelled,
     ConferenceRescheduled,
     ConferenceScheduled,
+    FamilyViewsReceived,
     ReportEscalated,
     ReportOverdue,
     ReportRequested,
@@ -23,7 +25,7 @@ from cpc_shared.service import Service
 
 from cpc_reports import handlers
 from cpc_reports.api import build_api
-from cpc_reports.bootstrap import ReportsSettings, bootstrap
+from cpc_reports.bootstrap import ReportsSettings, bootstrap, form_limits
 
 
 def build() -> Service:
@@ -45,7 +47,8 @@ def build() -> Service:
         ConferenceCancelled.type: Route(ConferenceCancelled, on_conference_cancelled),
     })
     service.every(settings.timer_poll_seconds, raise_alerts)
-    service.mount_api(build_api(desk, settings.staff_token_secret.get_secret_value()))
+    service.mount_api(build_api(desk, settings.staff_token_secret.get_secret_value(), form_limits(settings)),
+                      prefixes=("/api", "/family"))
     service.publishes(ReportRequested, ReportSubmitted, ReportOverdue, ReportEscalated, ReportWithdrawn,
-                      ReportsComplete)
+                      ReportsComplete, FamilyViewsReceived)
     return service

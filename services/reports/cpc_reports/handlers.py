@@ -7,6 +7,8 @@ transition and saving them through the repositories (which publish what they rec
     ConferenceCancelled    -> conference_cancelled  (ReportWithdrawn)
     every few seconds      -> raise_alerts          (ReportOverdue, ReportEscalated: each once)
     POST a file            -> submit                (ReportSubmitted; ReportsComplete when it was the last)
+    the family's form      -> family_form, save_family_views  (FamilyViewsReceived: ids only, never the words)
+    the chair asks         -> family_views_for      (what the family wrote, opened for the chair)
 
 Reads by id only where it matters: FerretDB 1.x on SQLite reads the whole collection for any other query, so
 a conference's reports are read by the ids its `ConferenceReports` keeps.
@@ -14,18 +16,22 @@ a conference's reports are read by the ids its `ConferenceReports` keeps.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from cpc_shared.calendar import WorkingDayCalendar
 from cpc_shared.clock import Clock
 from cpc_shared.contracts.outbound import ConferenceArrangements, ConferenceCancelled
+from cpc_shared.family_link import FamilyLinks
 from cpc_shared.logging import get_logger
 from cpc_shared.profile import Profile
 from cpc_shared.repository import Repository, StaleWrite
+from cpc_shared.sealing import Seal
 from cpc_shared.timers import NextDue
 
+from cpc_reports.domain.family_views import Answers, FamilyViews, Writer, answers_from, writer_for
 from cpc_reports.domain.files import document_type
 from cpc_reports.domain.report import (
     OPEN,
@@ -59,6 +65,9 @@ class Reports:
     calendar: WorkingDayCalendar
     clock: Clock
     max_bytes: int
+    family_views: Repository[FamilyViews]
+    seal: Seal  # the family's words, sealed at rest with the contact key
+    links: FamilyLinks
     next_due: NextDue = field(default_factory=NextDue)
 
     @property
@@ -173,6 +182,60 @@ async def read_version(report_id: str, version: int, desk: Reports) -> tuple[Rep
     if entry is None:
         raise Refused(404, f"no version {version} of report {report_id}")
     return entry, await desk.files.read(entry.file_id)
+
+
+@dataclass(frozen=True)
+class FamilyForm:
+    """The form as its writer sees it: who they are here, their answers so far, and when it closes."""
+
+    writer: Writer
+    language: str
+    answers: Answers
+    saved_at: datetime | None
+
+
+async def family_form(token: str, desk: Reports) -> FamilyForm:
+    """The form behind a family's link, with what they saved before (BadLink, or Refused with a reason code)."""
+    now = desk.clock.now()
+    link = desk.links.read(token, now)
+    writer = writer_for(await desk.conferences.get(link.conference_id), link.participant_id, desk.zone, now)
+    views = await desk.family_views.get(FamilyViews.id_for(writer.conference_id, writer.participant_id))
+    return FamilyForm(writer, link.language, desk.seal.open(views.sealed_answers) if views else {},
+                      views.saved_at if views else None)
+
+
+async def save_family_views(token: str, form: dict[str, str], desk: Reports) -> FamilyForm:
+    """They save their answers (again): sealed, and announced without a word of them."""
+    current = await family_form(token, desk)
+    writer, now = current.writer, desk.clock.now()
+    answers = answers_from(form, writer.role)
+    sealed = desk.seal.seal(answers)
+    views = await desk.family_views.get(FamilyViews.id_for(writer.conference_id, writer.participant_id))
+    try:
+        if views is None:
+            views = FamilyViews.first(writer, sealed, now)
+            if not await desk.family_views.add(views):
+                raise StaleWrite("saved meanwhile")
+        else:
+            views.save(sealed, now)
+            await desk.family_views.save(views)
+    except StaleWrite:  # the same link saved twice at once (two tabs): the other one stands
+        raise Refused(409, "changed_meanwhile") from None
+    log.info("family_views_saved", conference_id=writer.conference_id, contribution_id=views.id, role=writer.role,
+             version=views.version)
+    return replace(current, answers=answers, saved_at=now)
+
+
+async def family_views_for(conference_id: str, desk: Reports) -> list[dict[str, Any]]:
+    """What each parent, carer and child invited wrote, opened for the conference team; parents first."""
+    conference = await desk.conferences.get(conference_id)
+    found = [await desk.family_views.get(FamilyViews.id_for(conference_id, participant_id))
+             for participant_id in (conference.family if conference else {})]
+    order = {"parent": 0, "carer": 1, "child": 2}
+    return [{"participant_id": views.participant_id, "role": views.role, "saved_at": views.saved_at,
+             "first_saved_at": views.first_saved_at, "version": views.version,
+             "answers": desk.seal.open(views.sealed_answers)}
+            for views in sorted((v for v in found if v), key=lambda v: (order[v.role], v.participant_id))]
 
 
 async def _check_complete(conference_id: str, desk: Reports) -> None:

@@ -3,50 +3,21 @@ what is published."""
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from cpc_reports import handlers
-from cpc_reports.domain.report import Alert, ConferenceReports, Refused, ReportRequest, ReportStatus
+from cpc_reports.domain.report import Refused, ReportRequest, ReportStatus
 from cpc_reports.handlers import Reports
-from cpc_shared.clock import FixedClock
 from cpc_shared.contracts.outbound import ConferenceCancelled, ConferenceScheduled, Invitee
-from cpc_shared.fakes import InMemoryStore, RecordingRelay
+from cpc_shared.fakes import InMemoryStore
 from cpc_shared.profile import load_profile
-from cpc_shared.repository import Repository
 
 PROFILE = load_profile(Path(__file__).resolve().parents[3] / "profiles" / "essex-2020.yaml")
 LONDON = ZoneInfo("Europe/London")
 PDF = b"%PDF-1.7 the report"
-
-
-class InMemoryFiles:
-    def __init__(self) -> None:
-        self.files: dict[str, bytes] = {}
-
-    async def put(self, filename: str, content: bytes, metadata: dict[str, Any]) -> str:
-        file_id = uuid.uuid4().hex
-        self.files[file_id] = content
-        return file_id
-
-    async def read(self, file_id: Any) -> bytes:
-        return self.files[file_id]
-
-    async def delete(self, file_id: Any) -> None:
-        del self.files[file_id]
-
-
-@pytest.fixture
-def desk() -> Reports:
-    store, relay = InMemoryStore(), RecordingRelay()
-    return Reports(reports=Repository(store, ReportRequest, relay), conferences=Repository(store, ConferenceReports, relay),
-                   alerts=Repository(store, Alert, relay), files=InMemoryFiles(), profile=PROFILE,
-                   calendar=PROFILE.calendar(), clock=FixedClock(datetime(2020, 4, 1, 9, 0, tzinfo=UTC)),
-                   max_bytes=1024 * 1024)
 
 
 def scheduled(version: int = 1, conference_id: str = "CPC-1", starts_at: datetime | None = None,

@@ -56,6 +56,7 @@ _MODELS: list[type[BaseModel]] = [
     outbound.ReportEscalated,
     outbound.ReportWithdrawn,
     outbound.ReportsComplete,
+    outbound.FamilyViewsReceived,
     outbound.NotificationSent,
     outbound.NotificationFailed,
 ]

@@ -4,7 +4,7 @@ address, e-mail, phone number or free text about a family. The key is always `co
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict
 
@@ -288,6 +288,25 @@ class ReportsComplete(OutboundEvent):
     topic: ClassVar[str] = "cpc.reports"
 
     report_ids: list[str]
+
+
+FamilyRole = Literal["parent", "carer", "child"]  # who is asked for their views before the conference
+FAMILY_WRITERS: frozenset[str] = frozenset(get_args(FamilyRole))
+
+
+class FamilyViewsReceived(OutboundEvent):
+    """A parent, carer or child saved their views for the conference on their form (again: a higher `version`);
+    the form closes at the end of the day before the conference. Only that they did: never a word of what they
+    wrote, nor a name."""
+
+    type: ClassVar[str] = "cpc.FamilyViewsReceived.v1"
+    topic: ClassVar[str] = "cpc.reports"
+
+    contribution_id: str
+    participant_id: str
+    role: FamilyRole
+    received_at: datetime
+    version: int
 
 
 # cpc.notifications ---------------------------------------------------------------------------

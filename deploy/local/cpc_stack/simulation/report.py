@@ -112,13 +112,33 @@ def gather(profile: Profile, start: date, days: int, events: list[dict[str, Any]
     channels = Counter((m.channel, m.purpose) for c in log.conferences.values() for m in c.messages.values()
                        if m.status == "sent")
     policy_switches = [(p.effective_from, p.attendance) for p in profile.policies if start < p.effective_from < end]
+    family_views = family_views_before_the_day(events, held, zone)
     return {"council": profile.council, "start": start.isoformat(), "days": days, "by_kind": by_kind,
             "per_office_day": {k: dict(v) for k, v in per_office_day.items()},
             "modes_by_day": {k: dict(v) for k, v in sorted(modes_by_day.items())}, "room_use": room_use,
             "reports": {k: dict(v) for k, v in report_states.items()},
             "messages": [{"channel": ch, "purpose": pu, "count": n} for (ch, pu), n in sorted(channels.items())],
             "policy_switches": [(d.isoformat(), dict(a)) for d, a in policy_switches], "late": late,
-            "conferences_in_store": len(log.conferences)}  # every conference scheduling published about
+            "conferences_in_store": len(log.conferences),  # every conference scheduling published about
+            "family_views": family_views}
+
+
+def family_views_before_the_day(events: list[dict[str, Any]], held: list[eventlog.Conference], zone: ZoneInfo
+                                ) -> dict[str, Any]:
+    """Of the conferences held in the period, how many had a parent's, carer's or child's views in before the day
+    (their form, counted from `FamilyViewsReceived`: the first save of each family member, and every save)."""
+    first: dict[str, datetime] = {}
+    writers, saves = set(), 0
+    for event in events:
+        if event["type"] == "cpc.FamilyViewsReceived.v1":
+            data, saves = event["data"], saves + 1
+            writers.add((data["conference_id"], data["participant_id"]))
+            at = datetime.fromisoformat(data["received_at"])
+            first[data["conference_id"]] = min(at, first.get(data["conference_id"], at))
+    before = [c for c in held if c.id in first
+              and first[c.id] < datetime.combine(c.starts_at.astimezone(zone).date(), time(0), tzinfo=zone)]
+    return {"conferences": len(held), "with_views": len(before), "share": len(before) / len(held) if held else None,
+            "family_members": len(writers), "saves": saves}
 
 
 share = census.share_within_timescale
@@ -151,6 +171,10 @@ def summary(figures: dict[str, Any]) -> str:
         totals.update(states)
     lines.append(f"  reports: {totals['on_time']} on time, {totals['late']} late, {totals['missing']} missing, "
                  f"{totals['outstanding']} outstanding (under {MISSING_AFTER_WORKING_DAYS} working days overdue at the end)")
+    views = figures.get("family_views") or {}
+    if views.get("conferences"):
+        lines.append(f"  the family's views in before the day: {views['share']:.1%} of {views['conferences']} conferences held "
+                     f"({views['family_members']} parents, carers or children wrote; {views['saves']} saves)")
     lines.append(f"  messages sent: {sum(m['count'] for m in figures['messages'])}; "
                  f"conferences past their deadline: {len(figures['late'])}")
     return "\n".join(lines)
@@ -259,12 +283,22 @@ reconvened conferences apart. Every figure is counted from the events the topics
 <p>Reports due in the period, by what had happened to them at its end. Missing: not in, {MISSING_AFTER_WORKING_DAYS}
 or more working days after it was due. Outstanding: not in, due in the period's last working days.</p>
 {_stacked([(agency, states) for agency, states in reports], REPORT_STATES, tick=lambda a: a.replace("_", " "))}
+<h2>The family's views before the day</h2>
+{_family_views(figures.get("family_views") or {})}
 <h2>Messages by channel and purpose</h2>
 {_bars(message_rows, fmt="{:.0f}") if message_rows else "<p>No messages.</p>"}
 <h2>Conferences past their deadline</h2>
 <table><tr><th>conference</th><th>kind</th><th>deadline</th><th>held</th><th>reason</th></tr>{late_rows}</table>
 </body></html>
 """
+
+
+def _family_views(views: dict[str, Any]) -> str:
+    if not views.get("conferences"):
+        return "<p>No conference was held in the period.</p>"
+    return (f"<p><strong>{views['share']:.0%}</strong> of the {views['conferences']} conferences held in the period had "
+            f"a parent's, carer's or child's own views in before the day, written on the form their invitation links to "
+            f"({views['family_members']} family members wrote; {views['saves']} saves, counting changes).</p>")
 
 
 def figure_rooms(figures: dict[str, Any]) -> list[dict[str, Any]]:

@@ -64,6 +64,10 @@ def simulate_and_report(profile: str, days: int, seed: int, speed: float, start:
     if not simulation.settled:
         console.print("[yellow]The services had not caught up 10 minutes after the period ended: the figures "
                       "count what the topics held when the run stopped.[/yellow]")
+    if simulation.families.outcomes:
+        console.print("Simulated parents who followed the link in their invitation: " + ", ".join(
+            f"{count} {what}" for what, count in sorted(simulation.families.outcomes.items())) +
+            " (410: they tried on the day, when the form had closed).")
     for reason, count in simulation.refused.items():
         console.print(f"[yellow]{count} report submissions refused: {reason}[/yellow]")
     if simulation.skipped:

@@ -21,6 +21,7 @@ from cpc_shared.profile import load_profile
 from cpc_stack import casemgmt, infra, services, settling
 from cpc_stack.observe import Watcher, skip_to_end
 from cpc_stack.paths import REPO, RUN
+from cpc_stack.simulation.families import Families
 from cpc_stack.simulation.scenarios import Scenario, load_scenario, write_profile
 from cpc_stack.simulation.workload import Workload
 
@@ -51,6 +52,7 @@ class Simulation:
         self.zone = ZoneInfo(self.profile.timezone)
         self.calendar = self.profile.calendar()
         self.workload = Workload(self.profile, run.seed, self.calendar)
+        self.families = Families(run.seed, endpoints.maildir, self.zone)
         self.clock_file = RUN / "simulation-clock-offset"
         self.outcomes_sent: set[str] = set()
         self.cancelled: set[str] = set()
@@ -125,7 +127,13 @@ class Simulation:
             if items:
                 await casemgmt.publish(self.endpoints.kafka, items, self.producer)
                 self.published += len(items)
+                for kind, data in items:
+                    if kind == "casemgmt.ConferenceRequested.v1":
+                        self.families.requested(data)
             await self.submit_reports(watcher, now, http)
+            self.families.invited(watcher, now, {cid: datetime.fromisoformat(c["starts_at"])
+                                                 for cid, c in self.latest.items() if cid not in self.cancelled})
+            await self.families.write_due(now, http)
             await asyncio.sleep(1 / self.run.speed)
             self.paced += 1 / self.run.speed
 

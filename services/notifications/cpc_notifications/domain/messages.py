@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from types import ModuleType
 from zoneinfo import ZoneInfo
 
 from cpc_shared.contracts.inbound import FAMILY_ROLES
 from cpc_shared.contracts.outbound import Invitee
+from cpc_shared.languages import long_date
 
 
 @dataclass(frozen=True)
@@ -106,13 +107,26 @@ def _people(t: ModuleType, invitees: list[Invitee]) -> str:
     return "\n".join(f"  - {person}" for person in people)
 
 
+def _family_form(t: ModuleType, recipient: Recipient, conference: Conference, zone: ZoneInfo, link: str | None,
+                 language: str) -> str:
+    """The paragraph that gives a parent, carer or child their own link to write their views before the meeting."""
+    if not link:
+        return ""
+    closes = long_date(conference.starts_at.astimezone(zone).date() - timedelta(days=1), language, year=False)
+    return (t.FAMILY_FORM_CHILD if recipient.role == "child" else t.FAMILY_FORM).format(link=link, closes=closes)
+
+
 def compose(purpose: str, conference: Conference, recipient: Recipient, zone: ZoneInfo, **extra: str) -> Message:
     """The message for one recipient; `purpose` is invitation, update (update-people: only who comes
     changed), cancellation (cancellation-no_longer_invited: for a professional dropped from it), reminder,
-    report_request, report_chaser or alert."""
+    report_request, report_chaser, family_views (for the social worker: a family member wrote) or alert.
+    `form_link` (a parent's, carer's or child's invitation): their own link to write their views."""
     t, missing = templates(recipient.language if recipient.is_family else "en")
+    language = t.__name__.rsplit(".", 1)[-1]
     audience = "family" if recipient.is_family else "professional"
     fields = {
+        "form": _family_form(t, recipient, conference, zone, extra.pop("form_link", None), language),
+        "writer": t.ROLES.get(extra.pop("writer_role", ""), ""),
         **_when(conference, zone, t), "name": recipient.name or "", "conference_id": conference.conference_id,
         "case_id": conference.case_id, "kind": conference.kind.replace("_", " "),
         "children": t.children(conference.children) if hasattr(t, "children")
@@ -144,10 +158,12 @@ def compose(purpose: str, conference: Conference, recipient: Recipient, zone: Zo
         body, audience = t.REPORT_REQUEST.format(**{**fields, "short_notice": short_notice}), ""
     elif purpose == "report_chaser":
         body, audience = t.REPORT_CHASER.format(**fields), ""
+    elif purpose == "family_views":
+        body, audience = t.FAMILY_VIEWS_RECEIVED.format(**fields), ""
     elif purpose == "alert":
         body, audience = t.STAFF_ALERT.format(**fields), ""
     else:
         raise ValueError(f"no message for {purpose}")
     subject_key = f"{purpose}_{audience}" if audience else purpose
-    return Message(subject=t.SUBJECTS[subject_key].format(**fields), body=body, language=t.__name__.rsplit(".", 1)[-1],
+    return Message(subject=t.SUBJECTS[subject_key].format(**fields), body=body, language=language,
                    translation_missing=missing)

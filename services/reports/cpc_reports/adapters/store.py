@@ -1,5 +1,6 @@
 """Reports' own database: one document per report request (its outbox inside it), one per conference
-(the reports it asked for, and whether all are in), one per alert raised, and the uploaded files in GridFS."""
+(the reports it asked for, the family invited, and whether all are in), one per alert raised, one per family
+member's views (sealed), and the uploaded files in GridFS."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ from gridfs import AsyncGridFSBucket
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
+from cpc_reports.domain.family_views import FamilyViews
 from cpc_reports.domain.report import Alert, ConferenceReports, ReportRequest
 
 REPORTS = ReportRequest.collection
 CONFERENCES = ConferenceReports.collection
 ALERTS = Alert.collection
+FAMILY_VIEWS = FamilyViews.collection  # the family's words sealed in `sealed_answers`, never in clear
 FILES_BUCKET = "report_files"
 
 

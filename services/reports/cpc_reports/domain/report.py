@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import Any, ClassVar, Literal
 
 from cpc_shared.contracts.outbound import (
+    FAMILY_WRITERS,
     ConferenceArrangements,
     ReportEscalated,
     ReportOverdue,
@@ -212,6 +213,8 @@ class ConferenceReports(Aggregate):
     status: Literal["scheduled", "cancelled"] = "scheduled"
     report_ids: list[str] = []
     complete: bool = False
+    family: dict[str, str] = {}  # the parents, carers and children invited, by participant id: their role
+
 
     @classmethod
     def first(cls, conference: ConferenceArrangements) -> ConferenceReports:
@@ -224,6 +227,7 @@ class ConferenceReports(Aggregate):
     def scheduled(self, conference: ConferenceArrangements, report_ids: list[str]) -> None:
         self.conference_version, self.starts_at = conference.version, conference.starts_at
         self.chair_id, self.conference_type, self.status = conference.chair_id, conference.conference_type, "scheduled"
+        self.family = {i.participant_id: i.role for i in conference.invitees if i.role in FAMILY_WRITERS}
         self.report_ids = [*self.report_ids, *(r for r in report_ids if r not in self.report_ids)]
 
     def cancelled(self) -> None:

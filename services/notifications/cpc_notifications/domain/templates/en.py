@@ -22,7 +22,7 @@ When will I speak?
 The chair runs the meeting. This is the order of the meeting:
 {agenda}
 You can also ask to speak at any time. You can ask questions.
-
+{form}
 Can someone come with me?
 Yes. You can bring a friend or family member to support you, or an advocate.
 {interpreter}
@@ -44,6 +44,29 @@ Who is invited:
 {people}
 
 Please send your agency's report through the reports service when the request reaches you.
+"""
+
+FAMILY_FORM = """
+Tell us what you think before the meeting
+You can write down what is going well, what worries you, what would help, and what you want the meeting
+to know. The chair and your social worker will read it before the meeting. This is your own link, so please
+do not share it:
+{link}
+You can save your answers and change them until the end of {closes}.
+"""
+
+FAMILY_FORM_CHILD = """
+Tell us what you think
+With your social worker or another adult you trust, you can tell the meeting what is good, what worries you
+and what you wish would happen. This is your own link:
+{link}
+You can change what you write until the end of {closes}.
+"""
+
+FAMILY_VIEWS_RECEIVED = """\
+A family member ({writer}) has written their views on their form before child protection conference
+{conference_id} ({day} at {time}). The chair will read them before the agencies' reports. They can change them
+until the end of the day before the conference. Please talk with them about it when you next meet.
 """
 
 UPDATE_PREFIX = "The time or place of the meeting has changed. Here are the new details.\n\n"
@@ -119,6 +142,7 @@ SUBJECTS = {
     "report_request": "Report needed: child protection conference {conference_id}",
     "report_chaser": "Report overdue: child protection conference {conference_id}",
     "alert": "Action needed: conference {conference_id}",
+    "family_views": "Family's views received: child protection conference {conference_id}",
 }
 
 AGENDA = [

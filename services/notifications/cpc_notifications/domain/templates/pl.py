@@ -4,23 +4,39 @@ in English."""
 
 from datetime import datetime
 
-from cpc_notifications.domain.templates.en import *  # noqa: F403  (what is not translated stays as in English)
+from cpc_shared.languages import long_date
 
-DAYS = ["poniedziałek", "wtorek", "środa", "czwartek", "piątek", "sobota", "niedziela"]
-MONTHS = ["stycznia", "lutego", "marca", "kwietnia", "maja", "czerwca", "lipca", "sierpnia", "września",
-          "października", "listopada", "grudnia"]
+from cpc_notifications.domain.templates.en import *  # noqa: F403  (what is not translated stays as in English)
 
 
 def when(start: datetime, minutes: int) -> dict[str, str]:
     """`day`, `time` and `hours` as a Polish reader writes them: "wtorek 8 grudnia 2026", "9:30", "2 godzin"."""
     hours = minutes / 60  # after "około" (about): the genitive
     length = f"{int(hours)} godzin" if hours.is_integer() and hours > 1 else f"{hours:g} godziny".replace(".", ",")
-    return {"day": f"{DAYS[start.weekday()]} {start.day} {MONTHS[start.month - 1]} {start.year}",
+    return {"day": long_date(start, "pl"),
             "time": f"{start.hour}:{start.minute:02d}", "hours": length}
 
 
 def report_by(moment: datetime) -> str:
-    return f" do dnia: {DAYS[moment.weekday()]} {moment.day} {MONTHS[moment.month - 1]}"
+    return f" do dnia: {long_date(moment, 'pl', year=False)}"
+
+
+FAMILY_FORM = """
+Napisz nam, co myślisz, przed spotkaniem
+Możesz napisać, co idzie dobrze, co Cię martwi, co by pomogło i co chcesz przekazać osobom na spotkaniu.
+Przewodniczący i Twój pracownik socjalny przeczytają to przed spotkaniem. To jest Twój własny link, prosimy
+nikomu go nie przekazywać:
+{link}
+Możesz zapisać odpowiedzi i zmieniać je do końca dnia: {closes}.
+"""
+
+FAMILY_FORM_CHILD = """
+Napisz nam, co myślisz
+Razem z pracownikiem socjalnym albo innym dorosłym, któremu ufasz, możesz napisać, co jest dobre, co Cię
+martwi i czego sobie życzysz. To jest Twój własny link:
+{link}
+Możesz zmieniać to, co napiszesz, do końca dnia: {closes}.
+"""
 
 
 def children(count: int) -> str:
@@ -50,7 +66,7 @@ Kiedy będę mówić?
 Spotkanie prowadzi przewodniczący. Tak wygląda spotkanie:
 {agenda}
 Możesz też poprosić o głos w każdej chwili. Możesz zadawać pytania.
-
+{form}
 Czy ktoś może przyjść ze mną?
 Tak. Możesz przyjść z przyjacielem lub kimś z rodziny, kto Cię wesprze, albo z rzecznikiem (advocate).
 {interpreter}
