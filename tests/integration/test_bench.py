@@ -58,3 +58,21 @@ def test_latency_counts_each_request_from_its_sending_to_its_answer():
     assert figures.scheduled == [0.5, 2.0] and figures.invited == [2.0]  # the first invitation counts
     assert (figures.unplaced, figures.unanswered) == (1, 0)
     assert figures.seconds == 3.0 and figures.row([0.5]) == "0.50 / 0.50 / 0.50"
+
+
+def test_peak_resident_memory_is_read_from_the_running_process():
+    import sys
+    import time
+
+    from cpc_stack import processes, services
+
+    name = "memory-probe"
+    processes.start(name, [sys.executable, "-c", "import time; block = bytearray(80_000_000); time.sleep(60)"])
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and services.peak_resident_mb([name]).get(name, 0) < 80:
+            time.sleep(0.2)
+        assert 80 <= services.peak_resident_mb([name])[name] < 200
+    finally:
+        processes.stop(name, timeout=5)
+    assert services.peak_resident_mb([name]) == {}

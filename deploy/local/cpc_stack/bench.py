@@ -131,6 +131,8 @@ def bench(console: Console, profile: str, days: int, speed: float, progress_fact
     if busy > 0:
         table.add_row("events published per second not spent waiting", f"{outcome.events / busy:.0f}")
     table.add_row("settled (everything handled before the report)", "yes" if simulation.settled else "[red]no[/red]")
+    for name, mb in outcome.memory.items():
+        table.add_row(f"peak resident memory: {name} (MB)", f"{mb:.0f}")
     for name, figure in store.items():
         table.add_row(f"store alone: {name}", f"{figure:.0f}")
     for name, figure in kafka.items():
@@ -147,10 +149,12 @@ def latency_table(console: Console, endpoints: infra.Endpoints, profile: str, ra
 
     console.print(f"Latency: {rate:g} requests a second for {seconds:g} s, then {burst} at once (fresh databases)")
     path, _ = PROFILES[profile]
-    phases = latency.run(endpoints, str(REPO / path), date.today() - timedelta(days=1), rate, seconds, burst)
+    phases, memory = latency.run(endpoints, str(REPO / path), date.today() - timedelta(days=1), rate, seconds, burst)
     table = Table("phase", "requests", "scheduled per s", "to scheduled p50/p95/p99 (s)",
                   "to the family's invitation p50/p95/p99 (s)", "not placed", "unanswered", box=None, header_style="bold")
     for phase in phases:
         table.add_row(phase.label, str(phase.requests), f"{phase.throughput:.1f}", phase.row(phase.scheduled),
                       phase.row(phase.invited), str(phase.unplaced), str(phase.unanswered))
     console.print(table)
+    console.print("Peak resident memory over both phases (MB): "
+                  + ", ".join(f"{name} {mb:.0f}" for name, mb in memory.items()))

@@ -110,8 +110,9 @@ def _figures(label: str, made: list[dict[str, Any]], sent_at: dict[str, float], 
 
 
 def run(endpoints: infra.Endpoints, profile_path: str, basis: date, steady_rate: float, steady_seconds: float,
-        burst: int) -> list[Latencies]:
-    """A fresh set of services on their own databases: a steady phase, then a burst at full speed."""
+        burst: int) -> tuple[list[Latencies], dict[str, float]]:
+    """A fresh set of services on their own databases: a steady phase, then a burst at full speed; with them, each
+    service's peak resident memory (MB) over both."""
     prefix = f"cpc_latency_{uuid.uuid4().hex[:8]}"
     services.stop()
     asyncio.run(skip_to_end(endpoints.kafka))
@@ -120,6 +121,6 @@ def run(endpoints: infra.Endpoints, profile_path: str, basis: date, steady_rate:
         steady = asyncio.run(measure(endpoints, f"steady {steady_rate:g}/s", int(steady_rate * steady_seconds),
                                      steady_rate, basis))
         full = asyncio.run(measure(endpoints, "full speed", burst, None, basis))
-        return [steady, full]
+        return [steady, full], services.peak_resident_mb()
     finally:
         services.stop()

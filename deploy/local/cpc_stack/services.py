@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import urllib.request
+from pathlib import Path
 
 from cpc_stack import infra, processes
 from cpc_stack.paths import PORT_OFFSET, REPO
@@ -55,6 +56,23 @@ def start(endpoints: infra.Endpoints, instances: list[str] | None = None, extra_
         processes.wait_until(lambda instance=instance: is_ready(instance), f"the {instance} service", 60, instance)
         port = port_of(instance)
         infra.say(f"{instance} ready on http://127.0.0.1:{port} (health: /health/live, /health/ready; /asyncapi.json)")
+
+
+def peak_resident_mb(instances: list[str] | None = None) -> dict[str, float]:
+    """Each running service's peak resident memory so far (the kernel's VmHWM), in MB."""
+    peaks = {}
+    for instance in instances or list(SERVICES):
+        pid = processes.pid_of(instance)
+        if pid is None:
+            continue
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        kb = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")), None)
+        if kb is not None:
+            peaks[instance] = kb / 1024
+    return peaks
 
 
 def stop(instances: list[str] | None = None) -> None:

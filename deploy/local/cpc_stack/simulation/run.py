@@ -28,6 +28,7 @@ class Outcome:
     figures: dict[str, Any]
     simulation: Simulation
     events: int  # the services published
+    memory: dict[str, float]  # each service's peak resident memory over the run (MB)
 
 
 def simulate_and_report(profile: str, days: int, seed: int, speed: float, start: date | None, console: Console,
@@ -44,9 +45,11 @@ def simulate_and_report(profile: str, days: int, seed: int, speed: float, start:
             progress.update(task, completed=done, description=f"simulated {day}")
 
         simulation = Simulation(run, endpoints, advance)
+        memory: dict[str, float] = {}
         try:
             watcher = asyncio.run(simulation.execute())
         finally:
+            memory = services.peak_resident_mb()
             services.stop()
     events = eventlog.as_events(watcher.seen)
     figures = gather(load_profile(run.profile_path), run.start, days, events)
@@ -81,4 +84,4 @@ def simulate_and_report(profile: str, days: int, seed: int, speed: float, start:
                       "the services to finish (3 s of it making sure they had).")
     console.print(f"Report: {page}")
     console.print(f"Each conference: ./dev conferences --run {run.database_prefix} [CONFERENCE_ID]")
-    return Outcome(page, figures, simulation, events)
+    return Outcome(page, figures, simulation, events, memory)
