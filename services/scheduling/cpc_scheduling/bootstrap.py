@@ -24,6 +24,10 @@ class SchedulingSettings(StaffApiSettings):
         "rooms service candidate sessions, best first.")
     solver_seconds: float = Field(1.0, gt=0, description="The solver's own (deterministic) time for one conference; "
                                   "four times as many seconds on the clock at most, then the greedy planner.")
+    max_moves: int = Field(8, ge=0, description="Conferences already scheduled the solver may move to bring a late "
+                           "one in time (announced as ConferenceRescheduled); 0: never.")
+    frozen_working_days: int = Field(5, ge=1, description="A conference fewer working days away than this is never "
+                                     "moved by the planner: its invitations went out.")
 
 
 def bootstrap(settings: SchedulingSettings) -> tuple[Service, Scheduling]:
@@ -38,5 +42,6 @@ def bootstrap(settings: SchedulingSettings) -> tuple[Service, Scheduling]:
         tasks=TeamTasks(Repository(service.store, TeamTask, service.relay), council.profile, council.calendar,
                         service.clock),
         council=council, clock=service.clock, planner=settings.planner, arrivals=Arrivals(service.store),
-        solver_seconds=settings.solver_seconds)
+        solver_seconds=settings.solver_seconds, max_moves=settings.max_moves,
+        frozen_working_days=settings.frozen_working_days)
     return service, scheduling

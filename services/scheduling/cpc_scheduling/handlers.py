@@ -15,10 +15,8 @@ The chair's operations over HTTP (reschedule, cover an absence...) are in operat
 
 from __future__ import annotations
 
-import asyncio
-from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Literal
 
 from cpc_shared.clock import Clock
@@ -45,25 +43,15 @@ from cpc_scheduling.domain.conference import (
 from cpc_scheduling.domain.planning import (
     LATE_HORIZON_WORKING_DAYS,
     Candidate,
-    ChairDiary,
     family_area,
     needs_hearing_loop,
     needs_step_free,
     plan_candidates,
     why_late,
 )
-from cpc_scheduling.domain.solver import (
-    RECENT_WORKING_DAYS,
-    Need,
-    Occupancy,
-    Weights,
-    nearest_offices,
-    plan_window,
-    room_choices,
-    under_pressure,
-)
 from cpc_scheduling.domain.tasks import after_conference
 from cpc_scheduling.domain.timescales import Timescale, next_review, statutory_deadline
+from cpc_scheduling.solving import solver_choice
 from cpc_scheduling.team_tasks import TeamTasks
 
 log = get_logger(__name__)
@@ -79,11 +67,13 @@ class Scheduling:
     tasks: TeamTasks
     council: Council
     clock: Clock
-    # "solver": each conference placed by the CP-SAT planner (domain/solver.py), rooms' refusals planned again
-    # greedily; "greedy": candidate sessions best first (domain/planning.py), the rooms service choosing among them.
+    # "solver": each conference placed by the CP-SAT planner (solving.py), rooms' refusals planned again greedily;
+    # "greedy": candidate sessions best first (domain/planning.py), the rooms service choosing among them.
     planner: Literal["solver", "greedy"] = "greedy"
     arrivals: Arrivals | None = None
     solver_seconds: float = 1.0  # the solver's own (deterministic) time for one conference
+    max_moves: int = 0  # conferences already planned that the solver may move to place a late one in time
+    frozen_working_days: int = 5  # never moved when fewer working days away than this (invitations went out)
 
 
 # Planning --------------------------------------------------------------------------------------
@@ -148,47 +138,6 @@ async def hold_candidates(conference: Conference, now: datetime, preferred: str 
     return held, why_late(**planning, candidates=held)  # type: ignore[arg-type]
 
 
-async def solver_choice(conference: Conference, now: datetime, preferred: str | None, diary: ChairDiary,
-                        exclude: frozenset[tuple[date, str]], s: Scheduling) -> Candidate | None:
-    """The solver's session, chair and room for one conference around what is booked (None if it places it
-    nowhere). When the coming weeks' chairs cannot hold the conferences expected at the recent rate of requests,
-    initial conferences go as early as the invitations' notice allows and reviews close to their deadline."""
-    council, calendar = s.council, s.council.calendar
-    today = council.local_date(now)
-    attendees = len(conference.invitees) + 1
-    need = nearest_offices(Need(
-        conference.id, conference.case_id, conference.conference_type, conference.statutory_deadline,
-        rooms={mode: room_choices(conference.family_area, attendees, conference.step_free_access,
-                                  conference.hearing_loop, mode, council.profile) for mode in ("in_person", "hybrid")},
-        preferred_chair=preferred))
-    recent: list[date] = []
-    day = today
-    while len(recent) < RECENT_WORKING_DAYS:
-        if calendar.is_working_day(day):
-            recent.append(day)
-        day -= timedelta(days=1)
-    arrivals = await s.arrivals.on(recent) if s.arrivals is not None else []
-    pressed = under_pressure(diary, arrivals, now, council.profile, calendar)
-    weights = Weights().under_pressure() if pressed else Weights()
-    closed = frozenset((day, datetime.strptime(at, "%H:%M").time()) for day, at in exclude)
-    occupancy = Occupancy(diary, diary.rooms, closed)
-    load = Counter(chair for chair, _, _ in diary.taken)
-    plan = await asyncio.to_thread(
-        plan_window, [need], occupancy, now, council.profile, calendar, weights=weights, max_moves=0,
-        late_horizon_working_days=LATE_HORIZON_WORKING_DAYS, time_limit_seconds=4 * s.solver_seconds,
-        deterministic_limit=s.solver_seconds, workers=1, chair_load=load)
-    placed = plan.placements.get(conference.id)
-    if placed is None:
-        log.info("solver_placed_nothing", conference_id=conference.id, status=plan.status)
-        return None
-    starts = datetime.combine(placed.day, placed.at, tzinfo=council.zone)
-    length = timedelta(minutes=council.profile.conference_minutes[conference.conference_type])
-    log.info("solver_placed", conference_id=conference.id, under_pressure=pressed,
-             seconds=round(plan.seconds, 3))
-    return Candidate(starts, starts + length, placed.chair_id, f"{placed.day.isoformat()}|{placed.at:%H:%M}",
-                     placed.mode)
-
-
 async def plan_again(conference: Conference, now: datetime, preferred: str | None, s: Scheduling) -> None:
     """Plan a scheduled conference again from now (its chair session is let go; rooms book the new time)."""
     conference.plan_again()
@@ -237,8 +186,12 @@ async def room_unavailable(unavailable: RoomUnavailable, s: Scheduling) -> None:
         return
     now = s.clock.now()
     if conference.status == ConferenceStatus.MOVING:
-        conference.move_not_possible(now)
         await s.chairs.release_holds(conference.id)
+        conference.move_not_possible(now)
+        if not await s.chairs.hold(conference.id, [conference.here_and_now()], now, booked=True):
+            # Its old session went to another conference (the planner moved it to make room): planned again.
+            conference.note("replanned_session_gone", now)
+            await plan_again(conference, now, conference.chair_id, s)
         await s.conferences.save(conference)
         return
     offered = conference.offered()

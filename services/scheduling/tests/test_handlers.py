@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cpc_scheduling import handlers
-from cpc_scheduling.domain.conference import Conference, ConferenceStatus, Council
+from cpc_scheduling.domain.conference import Conference, ConferenceStatus, Council, NewConference
 from cpc_scheduling.domain.planning import Candidate, ChairDiary, earliest_day, first_day_for_invitations
 from cpc_scheduling.domain.tasks import TeamTask
+from cpc_scheduling.domain.timescales import Timescale
 from cpc_scheduling.handlers import Scheduling
 from cpc_scheduling.team_tasks import TeamTasks
 from cpc_shared.clock import FixedClock
@@ -21,7 +23,7 @@ from cpc_shared.contracts.inbound import (
     ConferenceOutcomeRecorded,
     ConferenceRequested,
 )
-from cpc_shared.contracts.outbound import RoomBooked, RoomUnavailable
+from cpc_shared.contracts.outbound import FamilyArea, Invitee, RoomBooked, RoomRequested, RoomUnavailable, Slot
 from cpc_shared.fakes import InMemoryStore, RecordingRelay
 from cpc_shared.profile import load_profile
 from cpc_shared.repository import Repository
@@ -278,3 +280,74 @@ async def test_a_cancellation_or_details_change_about_a_case_or_conference_never
             case_id=wanted.case_id, conference_id="CPC-OTHER", reason="x"), "E-3", s)
     assert (await only_conference(s, wanted.case_id)).status != ConferenceStatus.CANCELLED
     assert published(s) == ["RoomRequested"]
+
+
+async def test_a_late_conference_is_brought_in_time_by_moving_a_review_with_time_to_spare():
+    """One chair, every session booked by reviews due months away: a new initial conference would be late; the
+    solver moves reviews (none within the frozen days) and takes a session in time."""
+    s = scheduling_for("gloucestershire-2022.yaml", NOW, planner="solver")
+    profile = s.council.profile.model_copy(update={"chairs": s.council.profile.chairs[:1]})
+    s = replace(s, council=Council.of(profile), max_moves=8, frozen_working_days=5)
+    calendar, zone, chair = s.council.calendar, s.council.zone, profile.chairs[0].id
+    today = s.council.local_date(NOW)
+    day, reviews = calendar.add_working_days(today, 1), []
+    while day <= calendar.add_working_days(today, 40):
+        for at in profile.session_starts:
+            n = len(reviews)
+            review = Conference.requested(NewConference(
+                request_id=f"review-{n}", case_id=f"CASE-R{n}",
+                timescale=Timescale(kind="review", basis_date=today, previous_kind="initial"),
+                invitees=[Invitee.model_validate(p.model_dump()) for p in request(14).participants], family_area=FamilyArea(postcode_district="GL1")),  # type: ignore[arg-type]
+                calendar.add_working_days(today, 80), NOW)
+            starts = datetime.combine(day, at, tzinfo=zone)
+            slot = Candidate(starts, starts + timedelta(hours=1), chair, f"{day.isoformat()}|{at:%H:%M}", "in_person")
+            review.schedule(slot, office_id="GL-GLOUCESTER", room_id=f"GL-GLOUCESTER-{n % 3 + 1}", booking_id=f"B-{n}",
+                            now=NOW, council=s.council)
+            await s.conferences.add(review)
+            await s.chairs.hold(review.id, [slot], NOW, booked=True)
+            reviews.append(review)
+        day = calendar.add_working_days(day, 1)
+
+    wanted = request(14)
+    await handlers.conference_requested(wanted, s)
+    conference = await only_conference(s, wanted.case_id)
+    (chosen,) = conference.candidates
+    assert chosen.day <= conference.statutory_deadline, "in time, by moving reviews"
+    moved = [c for c in [await s.conferences.get(r.id) for r in reviews] if c and c.status == ConferenceStatus.MOVING]
+    assert 1 <= len(moved) <= 8
+    frozen_until = calendar.add_working_days(today, 5)
+    for review in moved:
+        (to,) = review.candidates
+        assert to.day > review.starts_at.date() >= frozen_until  # type: ignore[union-attr]
+        assert to.day <= review.statutory_deadline
+    # The session it took was a moved review's; every chair session has one conference.
+    holders = s.chairs.sessions  # type: ignore[attr-defined]
+    assert holders[f"{chosen.chair_id}|{chosen.session}"]["conference_id"] == conference.id
+
+
+async def test_a_review_the_planner_moved_whose_room_is_refused_is_planned_again_when_its_session_is_gone():
+    s = scheduling_for("gloucestershire-2022.yaml", NOW, planner="solver")
+    await handlers.conference_requested(request(15), s)
+    first = await only_conference(s, request(15).case_id)
+    (chosen,) = first.candidates
+    await handlers.room_booked(RoomBooked(
+        conference_id=first.id, booking_id="B-15", room_request_id=first.room_request_id or "",
+        office_id="GL-GLOUCESTER", room_id="GL-GLOUCESTER-1", starts_at=chosen.starts_at, ends_at=chosen.ends_at,
+        hybrid=False), s)
+    scheduled = await only_conference(s, request(15).case_id)
+    # The planner moves it: its session goes to another conference, a room is asked for a later time.
+    later = Candidate(chosen.starts_at + timedelta(days=7), chosen.ends_at + timedelta(days=7), chosen.chair_id,
+                      f"{(chosen.day + timedelta(days=7)).isoformat()}|{chosen.session.split('|')[1]}", "in_person")
+    await s.chairs.release(scheduled.id)
+    await s.chairs.hold("CPC-OTHER", [chosen], NOW, booked=True)
+    await s.chairs.hold(scheduled.id, [later], NOW)
+    scheduled.candidates = [later]
+    scheduled.move(RoomRequested(conference_id=scheduled.id, case_id=scheduled.case_id, room_request_id="move-1",
+                                 attendance_mode="in_person", in_person_attendees=3, family_area=scheduled.family_area,
+                                 candidates=[Slot(starts_at=later.starts_at, ends_at=later.ends_at)]), NOW)
+    await s.conferences.save(scheduled)
+    await handlers.room_unavailable(RoomUnavailable(conference_id=scheduled.id, reason="no_room",
+                                                    room_request_id="move-1"), s)
+    again = await only_conference(s, request(15).case_id)
+    assert again.status == ConferenceStatus.AWAITING_ROOM and again.candidates, "planned again, not left double-booked"
+    assert chosen.session not in {c.session for c in again.candidates if c.chair_id == chosen.chair_id}
