@@ -113,7 +113,8 @@ async def test_a_cancelled_conference_sends_a_cancellation_and_no_reminder_after
     try:
         clock_offset_file.write_text(str((eve - datetime.now(UTC)).total_seconds()))
         kept_id = kept["conference_id"]
-        assert await watcher.until(lambda: bool(mails_for(running_services, kept_id, "reminder")), 60)
+        # Every conference the session scheduled by then is due its reminder too: hundreds of mails go first.
+        assert await watcher.until(lambda: bool(mails_for(running_services, kept_id, "reminder")), 300)
         await watcher.until(lambda: False, timeout=3)
         assert not mails_for(running_services, cid, "reminder")
     finally:

@@ -233,7 +233,7 @@ async def send_due(post: Notifications) -> None:
     if not post.next_due.time_to_look(now):
         return
     waiting = await post.timers.find({"status": TimerStatus.WAITING.value})
-    due = [timer for timer in waiting if timer.due_at <= now]
+    due = sorted((timer for timer in waiting if timer.due_at <= now), key=lambda timer: timer.due_at)  # oldest first
     post.next_due.looked(timer.due_at for timer in waiting)
     if due:  # sending may set timers (texts held till morning): look again at the next poll
         post.next_due.look_soon()
