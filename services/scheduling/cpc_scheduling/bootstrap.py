@@ -24,6 +24,13 @@ class SchedulingSettings(StaffApiSettings):
         "rooms service candidate sessions, best first.")
     solver_seconds: float = Field(1.0, gt=0, description="The solver's own (deterministic) time for one conference; "
                                   "four times as many seconds on the clock at most, then the greedy planner.")
+    reports_url: str = Field(
+        "http://127.0.0.1:8103", description="The reports service's HTTP address: the dashboard reads each "
+        "conference's reports and whether the family's views are in from its staff API, with the user's token.",
+        examples=["http://cpc-reports:8100"])
+    rooms_url: str = Field(
+        "http://127.0.0.1:8102", description="The rooms service's HTTP address: the dashboard reads each office's "
+        "room calendar from its staff API, with the user's token.", examples=["http://cpc-rooms:8100"])
 
 
 def bootstrap(settings: SchedulingSettings) -> tuple[Service, Scheduling]:
