@@ -31,6 +31,8 @@ def bar_chart(labels: list[str], series: dict[str, list[float]], *, percent: boo
     value_axis: dict[str, Any] = {"beginAtZero": True, "stacked": stacked}
     if percent:
         value_axis["max"] = 100
+    else:  # counts: whole numbers on the axis
+        value_axis["ticks"] = {"precision": 0}
     category_axis = {"stacked": stacked}
     return {"type": "bar", "percent": percent, "data": {"labels": labels, "datasets": datasets},
             "options": {"animation": False, "responsive": True, "maintainAspectRatio": False,

@@ -191,12 +191,16 @@ def dashboard_router(s: Scheduling, facts: TeamFacts, secret: str) -> APIRouter:
                 if shares else None}
 
     async def room_calendars(me: session.SignedIn, monday: date, problems: list[str]) -> list[dict[str, Any]]:
-        try:
-            calendars = await facts.room_calendars(list(offices), monday, 7, me.token)
+        try:  # the rooms API gives a week at a time
+            weeks = [await facts.room_calendars(list(offices), first, 7, me.token)
+                     for first in (monday, monday + timedelta(days=7))]
         except Unavailable:
             problems.append("The rooms service did not answer: the room calendars are not shown.")
             return []
-        days = [monday + timedelta(days=n) for n in range(5)]  # the working week
+        calendars = [{**this, "rooms": [{**room, "bookings": room["bookings"] + later["bookings"]}
+                                        for room, later in zip(this["rooms"], after["rooms"], strict=True)]}
+                     for this, after in zip(*weeks, strict=True)]
+        days = [monday + timedelta(days=n) for n in range(DAYS_SHOWN) if n % 7 < 5]  # working weeks
         shown = []
         for calendar in calendars:
             table = []
