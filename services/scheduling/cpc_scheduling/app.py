@@ -92,6 +92,7 @@ def build() -> Service:
     api = build_api(s, secret)
     kafka = kafka_client_options(settings)
     facts = TeamFacts(settings.reports_url, settings.rooms_url, lambda: dead_letters.waiting(kafka))
+    service.reads_offsets(dead_letters.REPLAYER_GROUP, [Topics.dead_letter(topic) for topic in Topics.ALL])
     api.include_router(dashboard_router(s, facts, secret))
     service.mount_api(api, prefixes=("/api", "/dashboard"))
     service.publishes(ConferenceScheduled, ConferenceRescheduled, ConferenceCancelled, ConferenceDeadlineAtRisk,
