@@ -134,6 +134,15 @@ async def test_a_chair_sees_a_conference_just_scheduled_and_changes_it_from_the_
                                                             + moved[1].strftime("%H:%M"))
         await page.screenshot(path=ARTIFACTS / "dashboard-conference-moved.png", full_page=True)
 
+        await page.get_by_role("link", name="Back to the week").click()
+        await page.wait_for_url(DASHBOARD)
+        async with page.expect_response(lambda r: r.url == f"{DASHBOARD}/sections", timeout=30_000) as refreshed:
+            pass  # htmx asks for the sections again within 15 seconds and swaps them in
+        assert (await refreshed.value).status == 200
+        row = page.locator("tr", has=page.get_by_role("link", name=cid)).last
+        await expect(row).to_contain_text("could not join")
+        await expect(row).to_contain_text(moved[0].strftime("%a %d %b") + " " + moved[1].strftime("%H:%M"))
+
     async with httpx.AsyncClient(base_url=services.api("scheduling"),
                                  headers={"Authorization": f"Bearer {token('manager')}"}) as api:
         found = (await api.get(f"/conferences/{cid}")).json()
