@@ -20,11 +20,13 @@ import pytest
 from cpc_shared.contracts import Topics
 from cpc_stack import casemgmt, infra, services
 from cpc_stack.mail import Mailbox
+from cpc_stack.node import axe_core
 from cpc_stack.observe import Watcher
 from cpc_stack.paths import RUN
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, Page, async_playwright
 
 ALL_TOPICS = Topics.created()
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
 
 @pytest.fixture(scope="session")
@@ -118,3 +120,12 @@ async def headless_chromium() -> AsyncIterator[Browser]:
             yield browser
         finally:
             await browser.close()
+
+
+async def accessibility_problems(page: Page) -> list[dict]:
+    """axe-core's serious and critical violations on the page as it is now (WCAG 2.2 A and AA rules)."""
+    await page.add_script_tag(path=str(axe_core()))
+    result = await page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS)
+    assert result["passes"], "axe ran its rules"
+    return [{"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]]}
+            for v in result["violations"] if v["impact"] in ("serious", "critical")]

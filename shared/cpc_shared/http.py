@@ -23,6 +23,7 @@ class Identity(BaseModel):
     role: Role
     chair_id: str | None = None
     agency: str | None = None
+    expires: datetime | None = None
 
 
 def issue_token(secret: str, *, subject: str, role: Role, chair_id: str | None = None, agency: str | None = None,
@@ -44,19 +45,24 @@ def authenticator(secret: str, roles: set[str]):
         if credentials is None:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "a bearer token is required",
                                 headers={"WWW-Authenticate": "Bearer"})
-        try:
-            claims = jwt.decode(credentials.credentials, secret, algorithms=["HS256"], audience=AUDIENCE,
-                                options={"require": ["exp", "sub", "aud"]})
-            identity = Identity(subject=claims["sub"], role=claims.get("role"), chair_id=claims.get("chair_id"),
-                                agency=claims.get("agency"))
-        except (jwt.PyJWTError, ValidationError) as error:
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, f"invalid token: {type(error).__name__}",
-                                headers={"WWW-Authenticate": "Bearer"}) from None
-        if identity.role not in roles:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, f"this needs one of the roles: {', '.join(sorted(roles))}")
-        return identity
+        return identify_token(secret, credentials.credentials, roles)
 
     return identify
+
+
+def identify_token(secret: str, token: str, roles: set[str]) -> Identity:
+    """The identity a token names, if it is valid and has one of `roles`; else HTTPException 401 or 403."""
+    try:
+        claims = jwt.decode(token, secret, algorithms=["HS256"], audience=AUDIENCE,
+                            options={"require": ["exp", "sub", "aud"]})
+        identity = Identity(subject=claims["sub"], role=claims.get("role"), chair_id=claims.get("chair_id"),
+                            agency=claims.get("agency"), expires=datetime.fromtimestamp(claims["exp"], UTC))
+    except (jwt.PyJWTError, ValidationError) as error:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, f"invalid token: {type(error).__name__}",
+                            headers={"WWW-Authenticate": "Bearer"}) from None
+    if identity.role not in roles:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"this needs one of the roles: {', '.join(sorted(roles))}")
+    return identity
 
 
 def with_api(stream_app: Any, api: Any, prefixes: tuple[str, ...] = ("/api",)) -> Any:

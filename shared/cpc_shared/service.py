@@ -63,6 +63,7 @@ class Service:
         )
         self._prepare_store = prepare_store
         self._http_routes: list[tuple[str, Any]] = []
+        self.offsets_read: list[tuple[str, tuple[str, ...]]] = []
         self._api: Any = None
         self._api_prefixes: tuple[str, ...] = ("/api",)
         self._background: list[Callable[[], Coroutine[Any, Any, None]]] = []
@@ -84,6 +85,11 @@ class Service:
     def publishes(self, *models: type[BaseModel]) -> None:
         """Declare the events this service publishes, for its AsyncAPI document."""
         document_events(self.broker, list(models))
+
+    def reads_offsets(self, group: str, topics: Sequence[str]) -> None:
+        """Declare topics whose offsets, and `group`'s committed offsets on them, this service reads beyond its own
+        subscriptions (Describe in the chart's ACLs; tests/integration/test_chart.py checks them against this)."""
+        self.offsets_read.append((group, tuple(topics)))
 
     def route(self, path: str, handler: Any) -> None:
         self._http_routes.append((path, handler))

@@ -14,12 +14,10 @@ import pytest
 from cpc_shared.http import issue_token
 from cpc_stack import infra, services
 from cpc_stack.mail import family_link, text_of
-from cpc_stack.node import axe_core
 from cpc_stack.paths import REPO
-from playwright.async_api import Page
 from pymongo import AsyncMongoClient
 
-from tests.conftest import headless_chromium, mails_for, schedule
+from tests.conftest import accessibility_problems, headless_chromium, mails_for, schedule
 
 pytestmark = pytest.mark.e2e
 ARTIFACTS = REPO / "test-artifacts"
@@ -30,16 +28,6 @@ ANSWERS = {"going_well": "We walk to school together every morning.",
            "worries": "Paying the rent this winter.",
            "would_help": "A place at the after-school club.",
            "meeting_should_know": "We want to work with you."}
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
-
-
-async def accessibility_problems(page: Page) -> list[dict]:
-    """axe-core's serious and critical violations on the page as it is now (WCAG 2.2 A and AA rules)."""
-    await page.add_script_tag(path=str(axe_core()))
-    result = await page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS)
-    assert result["passes"], "axe ran its rules"
-    return [{"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]]}
-            for v in result["violations"] if v["impact"] in ("serious", "critical")]
 
 
 @pytest.fixture

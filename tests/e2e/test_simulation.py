@@ -261,22 +261,15 @@ def test_essex_2020_runs_every_conference_online_with_quoracy_suspended(essex):
     assert essex.figures["settled"] is True
 
 
-# Every chart is an inline SVG; drawn into a canvas by Chromium itself, its bars must colour pixels.
-COLOURED_PIXELS = """async (svg) => {
-  const image = new Image();
-  image.src = "data:image/svg+xml;charset=utf-8," + encodeURIComponent(new XMLSerializer().serializeToString(svg));
-  await image.decode();
-  const canvas = document.createElement("canvas");
-  canvas.width = svg.width.baseVal.value; canvas.height = svg.height.baseVal.value;
-  const context = canvas.getContext("2d");
-  context.drawImage(image, 0, 0);
-  const pixels = context.getImageData(0, 0, canvas.width, canvas.height).data;
+# Every chart is a canvas Chart.js draws (its file written into the report): its bars must colour pixels.
+COLOURED_PIXELS = """(canvas) => {
+  const pixels = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
   let coloured = 0;
   for (let i = 0; i < pixels.length; i += 4) {
     if (pixels[i + 3] > 0 && Math.max(pixels[i], pixels[i + 1], pixels[i + 2]) - Math.min(pixels[i], pixels[i + 1], pixels[i + 2]) > 40) coloured++;
   }
-  const box = svg.getBoundingClientRect();
-  return {coloured, width: box.width, height: box.height};
+  const box = canvas.getBoundingClientRect();
+  return {coloured, width: box.width, height: box.height, chart: Chart.getChart(canvas) !== undefined};
 }"""
 
 
@@ -286,11 +279,12 @@ async def test_the_html_report_draws_its_charts_in_chromium(simulation):
         page = await browser.new_page(viewport={"width": 1100, "height": 900})
         await page.goto(simulation.page.as_uri())
         assert "of initial conferences within 15 working days" in await page.inner_text("p.big")
-        charts = page.locator("svg.chart")
+        assert "<script src=" not in simulation.page.read_text(), "the report fetches nothing"
+        charts = page.locator("canvas.chart")
         assert await charts.count() == 5  # held on time, room use, modes, reports, messages
         for n in range(await charts.count()):
             drawn = await charts.nth(n).evaluate(COLOURED_PIXELS)
-            assert drawn["width"] > 300 and drawn["height"] > 40, drawn
+            assert drawn["chart"] and drawn["width"] > 300 and drawn["height"] > 40, drawn
             assert drawn["coloured"] > 200, f"chart {n} draws no bars: {drawn}"
         await page.screenshot(path=ARTIFACTS / "simulation-report.png", full_page=True)
     assert (ARTIFACTS / "simulation-report.png").stat().st_size > 20_000

@@ -87,8 +87,11 @@ def topics_of(publisher_topic: str) -> set[str]:
 
 def what_the_code_does(service: str, monkeypatch: pytest.MonkeyPatch) -> set[tuple[str, str, str, str]]:
     """The ACLs a service needs, from its broker as app.py builds it: (resource type, name, pattern, operation)."""
-    broker = built(service, monkeypatch).broker
+    built_service = built(service, monkeypatch)
+    broker = built_service.broker
     needs = set()
+    for group, offsets_of in built_service.offsets_read:  # e.g. the dashboard's dead letters waiting
+        needs |= {("topic", topic, "literal", "Describe") for topic in offsets_of} | {("group", group, "literal", "Describe")}
     for subscriber in broker.subscribers:
         for topic in subscriber.topics:
             needs |= {("topic", topic.name, "literal", op) for op in ("Read", "Describe")}
@@ -195,6 +198,18 @@ def test_network_policy_lets_in_the_ingress_controller_only_to_a_staff_api(produ
     defaults = yaml.safe_load((k8s.CHART / "values.yaml").read_text())["networkPolicy"]
     assert ingress_from == defaults["metricsFrom"] + (defaults["ingressFrom"] if staff_api else [])
     egress_ports = [{port["port"] for port in rule["ports"]} for rule in policy["spec"]["egress"]]
-    expected = [{53}, {9093}, {27017}] + ([{587}, {443}] if service == "notifications" else [])
+    topology = yaml.safe_load((k8s.CHART / "topology.yaml").read_text())["services"]
+    calls = topology[service].get("readsApisOf", [])
+    expected = [{53}, {9093}, {27017}] + [{"http"}] * len(calls) + ([{587}, {443}] if service == "notifications" else [])
     assert egress_ports == expected
+    for peer in calls:  # the dashboard reads rooms' and reports' staff APIs: let out to them, let in there
+        assert {"podSelector": {"matchLabels": {"app.kubernetes.io/instance": "cpc", "app.kubernetes.io/name": peer}}} in [
+            rule["to"][0] for rule in policy["spec"]["egress"]]
+        deployment = next(d for d in of_kind(production, "Deployment") if d["metadata"]["name"] == f"cpc-{service}")
+        env = {e["name"]: e.get("value") for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+        assert env[f"CPC_{peer.upper()}_URL"] == f"http://cpc-{peer}:8100"
+    callers = [name for name, io in topology.items() if service in io.get("readsApisOf", [])]
+    from_callers = [rule["from"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/name"]
+                    for rule in policy["spec"]["ingress"][1:]]
+    assert from_callers == callers
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from cpc_shared.contracts import Topics
-
-REPLAYER_GROUP = "cpc-dlq-replay"
+from cpc_shared.dead_letters import REPLAYER_GROUP
 
 
 async def replay(bootstrap: str, topic: str) -> int:

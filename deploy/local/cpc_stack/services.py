@@ -35,6 +35,8 @@ def service_env(endpoints: infra.Endpoints, instance: str, extra: dict[str, str]
         "CPC_STAFF_TOKEN_SECRET": infra.staff_token_secret(),
         "CPC_FAMILY_LINK_KEY": infra.family_link_key(),
         "CPC_FAMILY_FORM_BASE_URL": f"http://127.0.0.1:{SERVICES['reports']}",  # the family's form: their link
+        # the dashboard (scheduling) reads reports' and rooms' facts from their staff APIs
+        "CPC_REPORTS_URL": f"http://127.0.0.1:{SERVICES['reports']}", "CPC_ROOMS_URL": f"http://127.0.0.1:{SERVICES['rooms']}",
         **(extra or {}),
     }
 

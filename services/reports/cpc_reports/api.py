@@ -6,7 +6,7 @@ family's views first; and the family's form (family/form.py).
 from typing import Annotated, Any
 
 from cpc_shared.http import Identity, authenticator
-from fastapi import Depends, FastAPI, File, HTTPException, UploadFile
+from fastapi import Depends, FastAPI, File, HTTPException, Query, UploadFile
 from fastapi.responses import JSONResponse, Response
 
 from cpc_reports import handlers
@@ -74,6 +74,25 @@ def build_api(desk: Reports, token_secret: str, form_limits: tuple[RateLimit, Ra
         return {"conference_id": conference_id, "family_views": await handlers.family_views_for(conference_id, desk),
                 "complete": all(r.status != ReportStatus.REQUESTED for r in reports),
                 "reports": [view(report) for report in sorted(reports, key=lambda report: report.agency)]}
+
+    @api.get("/api/conference-reports",
+             summary="For the team's dashboard: each conference's reports in, late, missing or awaited, and whether "
+                     "the family's views are in (who and when, not what they wrote)")
+    async def standings(_: Annotated[Identity, Depends(staff)],
+                        conference_id: Annotated[list[str], Query(max_length=300)]) -> list[dict[str, Any]]:
+        now = desk.clock.now()
+        found = await desk.reports.find({"conference_id": {"$in": conference_id}})
+        result = []
+        for cid in dict.fromkeys(conference_id):
+            reports = sorted((r for r in found if r.conference_id == cid), key=lambda report: report.agency)
+            counts = dict.fromkeys(("in", "late", "missing", "awaited"), 0)
+            for report in reports:
+                if (standing := report.standing(now)) is not None:
+                    counts[standing] += 1
+            result.append({"conference_id": cid, "known": bool(reports), "reports": counts,
+                           "missing": [r.agency for r in reports if r.standing(now) == "missing"],
+                           "family_views": await handlers.family_views_for(cid, desk, opened=False)})
+        return result
 
     @api.get("/api/conferences/{conference_id}/family-views",
              summary="For the chair: what each parent, carer and child wrote before the conference")

@@ -226,15 +226,16 @@ async def save_family_views(token: str, form: dict[str, str], desk: Reports) -> 
     return replace(current, answers=answers, saved_at=now)
 
 
-async def family_views_for(conference_id: str, desk: Reports) -> list[dict[str, Any]]:
-    """What each parent, carer and child invited wrote, opened for the conference team; parents first."""
+async def family_views_for(conference_id: str, desk: Reports, *, opened: bool = True) -> list[dict[str, Any]]:
+    """What each parent, carer and child invited wrote, opened for the conference team; parents first. Not
+    `opened`: only who wrote and when (the dashboard's "in or not")."""
     conference = await desk.conferences.get(conference_id)
     found = [await desk.family_views.get(FamilyViews.id_for(conference_id, participant_id))
              for participant_id in (conference.family if conference else {})]
     order = {"parent": 0, "carer": 1, "child": 2}
     return [{"participant_id": views.participant_id, "role": views.role, "saved_at": views.saved_at,
              "first_saved_at": views.first_saved_at, "version": views.version,
-             "answers": desk.seal.open(views.sealed_answers)}
+             **({"answers": desk.seal.open(views.sealed_answers)} if opened else {})}
             for views in sorted((v for v in found if v), key=lambda v: (order[v.role], v.participant_id))]
 
 

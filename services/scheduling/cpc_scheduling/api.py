@@ -59,6 +59,29 @@ def summary(conference: Conference) -> dict[str, Any]:
     return {"conference_id": conference.id, **{k: state[k] for k in PUBLIC_FIELDS if state.get(k) is not None and state.get(k) is not False}}
 
 
+async def compliance_between(s: Scheduling, from_date: date, to_date: date) -> dict[str, Any]:
+    """Conferences on time, by kind, from `from_date` to `to_date`, counted as the census counts (the API's
+    /compliance and the dashboard's month)."""
+    zone, now = s.council.zone, s.clock.now()
+    start = datetime.combine(from_date, time(0), tzinfo=zone)
+    end = datetime.combine(to_date + timedelta(days=1), time(0), tzinfo=zone)
+    first, last = from_date.isoformat(), to_date.isoformat()
+    docs = {c.id: c for c in await s.conferences.find({"$or": [
+        {"statutory_deadline": {"$gte": first, "$lte": last}}, {"held_on": {"$gte": first, "$lte": last}},
+        {"starts_at": {"$gte": start, "$lt": end}}]})}
+    records = [c.census_record(now, zone) for c in docs.values() if c.status != ConferenceStatus.INFORMAL_REVIEW_HELD]
+    found = counted(records, from_date, to_date, now.astimezone(zone).date())
+    kinds: dict[str, dict[str, int | float]] = {
+        kind: {**figures, "share_within_timescale": round(share_within_timescale(figures) or 0.0, 3)}
+        for kind, figures in by_kind(found).items()}
+    late = [{**summary(docs[one.record.conference_id]), "held_on": one.record.held_on,
+             "reason": one.record.late_reason or ("not_held_by_deadline" if not one.held else "unknown")}
+            for one in found if not one.on_time]
+    return {"from": from_date, "to": to_date, "by_type": kinds, "late": late,
+            "counted_as": "each conference by the day it was held; one not held, as late once its deadline passed",
+            "national_initial_within_15_working_days": NATIONAL_INITIAL_ON_TIME}
+
+
 def build_api(s: Scheduling, token_secret: str) -> FastAPI:
     api = FastAPI(title="Child protection conferences: conference team API", version="1",
                   openapi_url="/api/openapi.json", docs_url="/api/docs", redoc_url=None)
@@ -109,24 +132,7 @@ def build_api(s: Scheduling, token_secret: str) -> FastAPI:
         counts as late in the period of its deadline once that has passed. Reconvened conferences count apart."""
         if to_date < from_date:
             raise HTTPException(422, "'to' is before 'from'")
-        zone, now = s.council.zone, s.clock.now()
-        start = datetime.combine(from_date, time(0), tzinfo=zone)
-        end = datetime.combine(to_date + timedelta(days=1), time(0), tzinfo=zone)
-        first, last = from_date.isoformat(), to_date.isoformat()
-        docs = {c.id: c for c in await s.conferences.find({"$or": [
-            {"statutory_deadline": {"$gte": first, "$lte": last}}, {"held_on": {"$gte": first, "$lte": last}},
-            {"starts_at": {"$gte": start, "$lt": end}}]})}
-        records = [c.census_record(now, zone) for c in docs.values() if c.status != ConferenceStatus.INFORMAL_REVIEW_HELD]
-        found = counted(records, from_date, to_date, now.astimezone(zone).date())
-        kinds: dict[str, dict[str, int | float]] = {
-            kind: {**figures, "share_within_timescale": round(share_within_timescale(figures) or 0.0, 3)}
-            for kind, figures in by_kind(found).items()}
-        late = [{**summary(docs[one.record.conference_id]), "held_on": one.record.held_on,
-                 "reason": one.record.late_reason or ("not_held_by_deadline" if not one.held else "unknown")}
-                for one in found if not one.on_time]
-        return {"from": from_date, "to": to_date, "by_type": kinds, "late": late,
-                "counted_as": "each conference by the day it was held; one not held, as late once its deadline passed",
-                "national_initial_within_15_working_days": NATIONAL_INITIAL_ON_TIME}
+        return await compliance_between(s, from_date, to_date)
 
     @api.post("/api/chairs/{chair_id}/absences", summary="A chair's leave or sickness: their conferences are covered")
     async def chair_absence(chair_id: str, body: ChairAbsence, who: Annotated[Identity, Depends(staff)]) -> dict:

@@ -1,9 +1,12 @@
-"""The scheduling process: the case-management system's requests and outcomes in, conferences out.
+"""The scheduling process: the case-management system's requests and outcomes in, conferences out; the conference
+team's API and dashboard.
 
 Entry points only: each event goes to its handler in handlers.py."""
 
 from __future__ import annotations
 
+from cpc_shared import dead_letters
+from cpc_shared.broker import kafka_client_options
 from cpc_shared.consumer import Route
 from cpc_shared.contracts import Topics
 from cpc_shared.contracts.inbound import (
@@ -31,6 +34,8 @@ from cpc_shared.service import Service
 from cpc_scheduling import handlers
 from cpc_scheduling.api import build_api
 from cpc_scheduling.bootstrap import SchedulingSettings, bootstrap
+from cpc_scheduling.dashboard.facts import TeamFacts
+from cpc_scheduling.dashboard.pages import dashboard_router
 from cpc_scheduling.domain.conference import UPCOMING
 
 
@@ -83,7 +88,13 @@ def build() -> Service:
                           "Conferences not yet held whose statutory deadline has passed.", past_deadline_not_held)
     service.every(60, expire_chair_holds)
     service.every(settings.timer_poll_seconds, remind_team)
-    service.mount_api(build_api(s, settings.staff_token_secret.get_secret_value()))
+    secret = settings.staff_token_secret.get_secret_value()
+    api = build_api(s, secret)
+    kafka = kafka_client_options(settings)
+    facts = TeamFacts(settings.reports_url, settings.rooms_url, lambda: dead_letters.waiting(kafka))
+    service.reads_offsets(dead_letters.REPLAYER_GROUP, [Topics.dead_letter(topic) for topic in Topics.ALL])
+    api.include_router(dashboard_router(s, facts, secret))
+    service.mount_api(api, prefixes=("/api", "/dashboard"))
     service.publishes(ConferenceScheduled, ConferenceRescheduled, ConferenceCancelled, ConferenceDeadlineAtRisk,
                       QuorumAtRisk, RoomRequested, ConferenceTaskDue, ConferenceTaskOverdue, InterpreterRequested)
     return service

@@ -28,6 +28,13 @@ class SchedulingSettings(StaffApiSettings):
                            "one in time (announced as ConferenceRescheduled); 0: never.")
     frozen_working_days: int = Field(5, ge=1, description="A conference fewer working days away than this is never "
                                      "moved by the planner: its invitations went out.")
+    reports_url: str = Field(
+        "http://127.0.0.1:8103", description="The reports service's HTTP address: the dashboard reads each "
+        "conference's reports and whether the family's views are in from its staff API, with the user's token.",
+        examples=["http://cpc-reports:8100"])
+    rooms_url: str = Field(
+        "http://127.0.0.1:8102", description="The rooms service's HTTP address: the dashboard reads each office's "
+        "room calendar from its staff API, with the user's token.", examples=["http://cpc-rooms:8100"])
 
 
 def bootstrap(settings: SchedulingSettings) -> tuple[Service, Scheduling]:

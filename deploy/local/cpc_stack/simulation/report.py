@@ -1,5 +1,6 @@
 """The run's report: figures counted from the events the topics carried (never from a service's database),
-a terminal summary, and an HTML page with charts (inline SVG: it opens anywhere, with nothing to fetch)."""
+a terminal summary, and an HTML page with charts (Chart.js, the dashboard's, written into the page: it opens
+anywhere, with nothing to fetch)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from cpc_scheduling.domain import census
 from cpc_shared.profile import Profile
+from cpc_shared.web.charts import bar_chart, canvas, inline_scripts
 
 from cpc_stack import eventlog
 
@@ -183,56 +185,24 @@ def summary(figures: dict[str, Any]) -> str:
 # HTML ----------------------------------------------------------------------------------------
 
 
-def _bars(rows: list[tuple[str, float]], *, maximum: float | None = None, fmt: str = "{:.0%}",
-          reference: tuple[str, float] | None = None, width: int = 640) -> str:
-    """A horizontal bar chart."""
-    maximum = maximum or max([v for _, v in rows] + [reference[1] if reference else 0] + [1e-9])
-    label_w, bar_w, row_h = 230, width - 300, 24
-    height = row_h * len(rows) + 10 + (16 if reference else 0)  # the reference's label below the bars
-    parts = [f'<svg class="chart" width="{width}" height="{height}" role="img">']
-    for i, (label, value) in enumerate(rows):
-        y = 5 + i * row_h
-        w = bar_w * value / maximum
-        parts.append(f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end">{html.escape(label)}</text>'
-                     f'<rect x="{label_w}" y="{y + 3}" width="{w:.1f}" height="{row_h - 8}" fill="{COLOURS["bar"]}"/>'
-                     f'<text x="{label_w + w + 5:.1f}" y="{y + 15}">{fmt.format(value)}</text>')
-    if reference:
-        x = label_w + bar_w * reference[1] / maximum
-        parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="0" y2="{height}" stroke="{COLOURS["national"]}" '
-                     f'stroke-dasharray="4 3"/><text x="{x + 4:.1f}" y="{height - 2}" font-size="11">'
-                     f'{html.escape(reference[0])}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
+def _bars(rows: list[tuple[str, float]], *, percent: bool = True, reference: tuple[str, float] | None = None,
+          label: str) -> str:
+    """A horizontal bar chart (Chart.js): shares in per cent, or counts."""
+    values = [round(100 * v, 1) if percent else v for _, v in rows]
+    config = bar_chart([name for name, _ in rows], {label: values}, percent=percent, horizontal=True,
+                       reference=(reference[0], round(100 * reference[1], 1)) if reference else None,
+                       colours={label: COLOURS["bar"]})
+    return canvas(config, label, "tall" if len(rows) > 8 else "medium")
 
 
 def _stacked(columns: list[tuple[str, dict[str, int]]], keys: tuple[str, ...], *, markers: list[str] = (),
-             tick: Callable[[str], str] = lambda day: day[5:], width: int = 760) -> str:
-    """Vertical stacked bars, one per column (day or agency), with optional marked columns."""
-    height, bottom, left = 220, 180, 30
-    top = max([sum(c.values()) for _, c in columns] + [1])
-    step = (width - left - 10) / max(len(columns), 1)
-    parts = [f'<svg class="chart" width="{width}" height="{height}" role="img">']
-    for i, (label, counts) in enumerate(columns):
-        x, y = left + i * step, bottom
-        for key in keys:
-            h = 160 * counts.get(key, 0) / top
-            y -= h
-            if h:
-                parts.append(f'<rect x="{x + 1:.1f}" y="{y:.1f}" width="{max(step - 2, 1):.1f}" height="{h:.1f}" '
-                             f'fill="{COLOURS[key]}"><title>{html.escape(label)} {key}: {counts[key]}</title></rect>')
-        if label in markers:
-            parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="10" y2="{bottom}" stroke="#0b0c0c" stroke-width="2"/>'
-                         # near the right edge, the label reads leftwards from the line
-                         + (f'<text x="{x - 3:.1f}" y="20" font-size="11" text-anchor="end">' if x > width - 150
-                            else f'<text x="{x + 3:.1f}" y="20" font-size="11">')
-                         + f'policy from {html.escape(label)}</text>')
-        if len(columns) <= 12 or i % max(len(columns) // 10, 1) == 0:
-            parts.append(f'<text x="{x:.1f}" y="{bottom + 14}" font-size="10">{html.escape(tick(label))}</text>')
-    legend = "".join(f'<rect x="{left + 110 * n}" y="{bottom + 24}" width="10" height="10" fill="{COLOURS[k]}"/>'
-                     f'<text x="{left + 110 * n + 14}" y="{bottom + 33}" font-size="11">{k.replace("_", " ")}</text>'
-                     for n, k in enumerate(keys))
-    parts.append(legend + "</svg>")
-    return "".join(parts)
+             tick: Callable[[str], str] = lambda day: day[5:], label: str) -> str:
+    """Vertical stacked bars (Chart.js), one per column (day or agency); a marked column's label says so."""
+    labels = [tick(name) + (" (policy from here)" if name in markers else "") for name, _ in columns]
+    series = {key.replace("_", " "): [counts.get(key, 0) for _, counts in columns] for key in keys}
+    config = bar_chart(labels, series, stacked=True,
+                       colours={key.replace("_", " "): COLOURS[key] for key in keys})
+    return canvas(config, label, "medium")
 
 
 def render_html(figures: dict[str, Any]) -> str:
@@ -262,31 +232,35 @@ def render_html(figures: dict[str, Any]) -> str:
 <style>
 body {{ font-family: Arial, sans-serif; color: #0b0c0c; margin: 2em; max-width: 1000px; }}
 h1 {{ font-size: 1.6em; }} h2 {{ margin-top: 2em; border-bottom: 1px solid #b1b4b6; }}
-.chart text {{ font-size: 12px; fill: #0b0c0c; }} table {{ border-collapse: collapse; font-size: 12px; }}
+.chart-box {{ position: relative; width: 100%; }} .chart-box.medium {{ height: 300px; }}
+.chart-box.tall {{ height: 420px; }} table {{ border-collapse: collapse; font-size: 12px; }}
 td, th {{ border: 1px solid #b1b4b6; padding: 2px 5px; text-align: center; }} .big {{ font-size: 2.2em; font-weight: bold; }}
-</style></head><body>
+</style>
+{inline_scripts()}
+</head><body>
 <h1>{html.escape(figures['council'])}: {figures['days']} days from {figures['start']}{html.escape(_under(figures))}</h1>
 <p class="big">{(share(initial) or 0):.0%} of initial conferences within 15 working days</p>
 <p>England, 2024-25: {NATIONAL_INITIAL_ON_TIME:.1%}. Counted as the Children in Need census counts: each conference
 by the day it was held, from the strategy discussion; one not held by a deadline that has passed counts as late;
 reconvened conferences apart. Every figure is counted from the events the topics carried.</p>
 <h2>Held on time</h2>
-{_bars(timeliness, maximum=1.0, reference=("England, initial, 81.4%", NATIONAL_INITIAL_ON_TIME))}
+{_bars(timeliness, reference=("England, initial, 81.4%", NATIONAL_INITIAL_ON_TIME), label="Held on time, by kind")}
 <h2>Conferences per office and day</h2>
 {office_table}
 <h2>Room use (share of opening hours booked, working days)</h2>
-{_bars([(r['room'], r['share']) for r in figure_rooms(figures)], maximum=1.0)}
+{_bars([(r['room'], r['share']) for r in figure_rooms(figures)], label="Room use")}
 <h2>Attendance modes over time</h2>
 <p>{html.escape(switch_text)}</p>
-{_stacked(mode_days, MODES, markers=marker_days)}
+{_stacked(mode_days, MODES, markers=marker_days, label="Attendance modes by day")}
 <h2>Reports by agency</h2>
 <p>Reports due in the period, by what had happened to them at its end. Missing: not in, {MISSING_AFTER_WORKING_DAYS}
 or more working days after it was due. Outstanding: not in, due in the period's last working days.</p>
-{_stacked([(agency, states) for agency, states in reports], REPORT_STATES, tick=lambda a: a.replace("_", " "))}
+{_stacked([(agency, states) for agency, states in reports], REPORT_STATES, tick=lambda a: a.replace("_", " "),
+          label="Reports by agency")}
 <h2>The family's views before the day</h2>
 {_family_views(figures.get("family_views") or {})}
 <h2>Messages by channel and purpose</h2>
-{_bars(message_rows, fmt="{:.0f}") if message_rows else "<p>No messages.</p>"}
+{_bars(message_rows, percent=False, label="Messages") if message_rows else "<p>No messages.</p>"}
 <h2>Conferences past their deadline</h2>
 <table><tr><th>conference</th><th>kind</th><th>deadline</th><th>held</th><th>reason</th></tr>{late_rows}</table>
 </body></html>

@@ -34,6 +34,7 @@ from pydantic import BaseModel
 from cpc_reports.domain.requests import DueTimes, ReportNeeded
 
 AlertKind = Literal["overdue", "escalated"]
+Standing = Literal["in", "late", "missing", "awaited"]
 
 
 class ReportStatus(StrEnum):
@@ -128,6 +129,15 @@ class ReportRequest(Aggregate):
         self.status = ReportStatus.WITHDRAWN
         self.record(ReportWithdrawn(conference_id=self.conference_id, report_id=self.id, agency=self.agency,
                                     due_at=self.due_at), at=now, cause=f"{self.id}|{why}")
+
+    def standing(self, now: datetime) -> Standing | None:
+        """For the conference team's dashboard: in (on time), late (in after its due time), missing (not in and
+        past its due time), awaited (not yet due); None once withdrawn."""
+        if self.status == ReportStatus.WITHDRAWN:
+            return None
+        if self.status == ReportStatus.SUBMITTED:
+            return "late" if self.late else "in"
+        return "missing" if now > self.due_at else "awaited"
 
     def check_can_submit(self, agency: str) -> None:
         if agency != self.agency:
