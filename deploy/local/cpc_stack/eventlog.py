@@ -120,6 +120,7 @@ class Conference:
     late_reason: str | None = None
     planning: str = "requested"  # awaiting_room, moving, scheduled or unscheduled
     room_request_id: str | None = None
+    refused_first: set[str] = field(default_factory=set)  # room requests whose refusal was read before them
     cancel_reason: str | None = None
     held_on: str | None = None
     outcome: dict[str, Any] | None = None
@@ -273,8 +274,12 @@ def _conference_event(conference: Conference, kind: str, data: dict[str, Any], a
         conference.history.append((at, f"{what}: {_when(data['starts_at'])}, {place}, chair {data['chair_id']}"
                                        + ("" if data.get("within_timescale", True) else ", after its deadline")))
     elif kind == "cpc.RoomRequested.v1":
-        # A conference already scheduled keeps its date while a room is sought for another (a move).
-        conference.planning = "moving" if conference.arrangement else "awaiting_room"
+        # A conference already scheduled keeps its date while a room is sought for another (a move); unless rooms'
+        # refusal was read first (the topics are read side by side).
+        if data["room_request_id"] in conference.refused_first:
+            conference.planning = "scheduled" if conference.arrangement else conference.planning
+        else:
+            conference.planning = "moving" if conference.arrangement else "awaiting_room"
         conference.room_request_id = data["room_request_id"]
         conference.history.append((at, f"room requested ({len(data.get('candidates', []))} times offered)"))
     elif kind == "cpc.ConferenceDeadlineAtRisk.v1":
@@ -305,6 +310,8 @@ def _room_event(log: EventLog, conference: Conference, kind: str, data: dict[str
     elif kind == "cpc.RoomUnavailable.v1":
         if conference.planning == "moving" and data["room_request_id"] == conference.room_request_id:
             conference.planning = "scheduled"  # no room for the move: the conference stays as it was
+        elif data["room_request_id"] != conference.room_request_id:
+            conference.refused_first.add(data["room_request_id"])
         conference.history.append((at, f"no room: {data['reason']}"))
     elif kind == "cpc.RoomReleased.v1":
         if data.get("reason") == "hold_expired":
