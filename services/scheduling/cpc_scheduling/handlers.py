@@ -15,7 +15,7 @@ The chair's operations over HTTP (reschedule, cover an absence...) are in operat
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
 
@@ -51,7 +51,7 @@ from cpc_scheduling.domain.planning import (
 )
 from cpc_scheduling.domain.tasks import after_conference
 from cpc_scheduling.domain.timescales import Timescale, next_review, statutory_deadline
-from cpc_scheduling.solving import solver_choice
+from cpc_scheduling.solving import MovesDidNotHelp, solver_choice
 from cpc_scheduling.team_tasks import TeamTasks
 
 log = get_logger(__name__)
@@ -74,6 +74,7 @@ class Scheduling:
     solver_seconds: float = 1.0  # the solver's own (deterministic) time for one conference
     max_moves: int = 0  # conferences already planned that the solver may move to place a late one in time
     frozen_working_days: int = 5  # never moved when fewer working days away than this (invitations went out)
+    moves_did_not_help: MovesDidNotHelp = field(default_factory=MovesDidNotHelp)
 
 
 # Planning --------------------------------------------------------------------------------------

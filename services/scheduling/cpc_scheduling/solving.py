@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 log = get_logger(__name__)
 
-MOVABLE_AT_MOST = 40  # conferences already scheduled that one window may consider moving (reviews first)
+MOVABLE_AT_MOST = 20  # conferences already scheduled that one window may consider moving (reviews first)
 AFTER_DEADLINE_WORKING_DAYS = 5  # the window reaches this far past the late conference's deadline
 WINDOW_SECONDS_PER_CONFERENCE = 5  # a window with moves: five times one conference's time
 
@@ -56,13 +56,35 @@ async def solver_choice(conference: Conference, now: datetime, preferred: str | 
     closed = frozenset((day, datetime.strptime(at, "%H:%M").time()) for day, at in exclude)
     plan = await _solve([need], Occupancy(diary, diary.rooms, closed), diary, now, weights, 0, s.solver_seconds, s)
     placed = plan.placements.get(conference.id)
-    if (placed is None or placed.day > conference.statutory_deadline) and s.max_moves and not exclude:
-        placed = await _with_moves(need, diary, now, weights, s) or placed
+    if (placed is None or placed.day > conference.statutory_deadline) and s.max_moves and not exclude \
+            and not s.moves_did_not_help.covers(council.local_date(now), conference.statutory_deadline):
+        moved = await _with_moves(need, diary, now, weights, s)
+        if moved is None:
+            s.moves_did_not_help.note(council.local_date(now), conference.statutory_deadline)
+        placed = moved or placed
     if placed is None:
         log.info("solver_placed_nothing", conference_id=conference.id, status=plan.status)
         return None
     log.info("solver_placed", conference_id=conference.id, under_pressure=pressed, seconds=round(plan.seconds, 3))
     return _candidate(placed, conference, s)
+
+
+class MovesDidNotHelp:
+    """The latest deadline for which moving conferences could not bring one in time, today: a conference due by
+    then is not tried again today (under a flood of requests every one would be, each costing a window's solve).
+    Kept in the process: a replica that has not tried yet tries once."""
+
+    def __init__(self) -> None:
+        self.day: date | None = None
+        self.deadline: date | None = None
+
+    def covers(self, today: date, deadline: date) -> bool:
+        return self.day == today and self.deadline is not None and deadline <= self.deadline
+
+    def note(self, today: date, deadline: date) -> None:
+        if self.day != today:
+            self.day, self.deadline = today, None
+        self.deadline = max(self.deadline or deadline, deadline)
 
 
 async def _with_moves(need: Need, diary: ChairDiary, now: datetime, weights: Weights,
@@ -73,9 +95,11 @@ async def _with_moves(need: Need, diary: ChairDiary, now: datetime, weights: Wei
     today = council.local_date(now)
     frozen_until = calendar.add_working_days(today, s.frozen_working_days)
     until = calendar.add_working_days(need.deadline, AFTER_DEADLINE_WORKING_DAYS)
+    # Those with time to spare: a conference already at its deadline cannot make room by moving later.
     scheduled = [c for c in await s.conferences.find({"status": ConferenceStatus.SCHEDULED.value})
                  if c.starts_at and c.id != need.conference_id
-                 and frozen_until <= council.local_date(c.starts_at) <= until]
+                 and frozen_until <= council.local_date(c.starts_at) <= until
+                 and council.local_date(c.starts_at) < c.statutory_deadline]
     # Reviews first (the most room before their deadlines), nearest first; a bounded window.
     scheduled.sort(key=lambda c: (c.conference_type != "review", c.starts_at))
     movable = {c.id: c for c in scheduled[:MOVABLE_AT_MOST]}
@@ -89,7 +113,7 @@ async def _with_moves(need: Need, diary: ChairDiary, now: datetime, weights: Wei
                                                 for p in current.values())})
     needs = [need, *(_need(c, c.chair_id, current[c.id], s) for c in movable.values())]
     plan = await _solve(needs, Occupancy(around, around.rooms), around, now, weights, s.max_moves,
-                        WINDOW_SECONDS_PER_CONFERENCE * s.solver_seconds, s)
+                        WINDOW_SECONDS_PER_CONFERENCE * s.solver_seconds, s, late_horizon=AFTER_DEADLINE_WORKING_DAYS)
     placed = plan.placements.get(need.conference_id)
     if placed is None or placed.day > need.deadline:
         return None  # moving others does not bring it in time
@@ -128,13 +152,15 @@ async def _move(conference: Conference, to: Placement, now: datetime, s: Schedul
 
 
 async def _solve(needs: list[Need], occupancy: Occupancy, diary: ChairDiary, now: datetime, weights: Weights,
-                 max_moves: int, seconds: float, s: Scheduling) -> WindowPlan:
+                 max_moves: int, seconds: float, s: Scheduling, late_horizon: int = LATE_HORIZON_WORKING_DAYS
+                 ) -> WindowPlan:
     """One worker and the solver's own measure of time (the same answer however busy the machine is); four times
-    as many seconds on the clock at most."""
+    as many seconds on the clock at most. A window looks `late_horizon` working days past each deadline (a
+    conference alone: as far as the greedy planner would)."""
     load = Counter(chair for chair, _, _ in diary.taken)
     return await asyncio.to_thread(
         plan_window, needs, occupancy, now, s.council.profile, s.council.calendar, weights=weights,
-        max_moves=max_moves, late_horizon_working_days=LATE_HORIZON_WORKING_DAYS, time_limit_seconds=4 * seconds,
+        max_moves=max_moves, late_horizon_working_days=late_horizon, time_limit_seconds=4 * seconds,
         deterministic_limit=seconds, workers=1, chair_load=load)
 
 
