@@ -126,9 +126,16 @@ async def hold_candidates(conference: Conference, now: datetime, preferred: str 
                     now=now, profile=s.council.profile, calendar=calendar, diary=diary, preferred_chair=preferred)
     if s.planner == "solver":
         chosen = await solver_choice(conference, now, preferred, diary, exclude, s)
-        if chosen is not None and (held := await s.chairs.hold(conference.id, [chosen], now,
-                                                             booked=chosen.attendance_mode == "virtual")):
-            return held, why_late(**planning, candidates=held)  # type: ignore[arg-type]
+        if chosen is not None:
+            # The solver's session first; in person, the greedy candidates after it, for the rooms service to fall
+            # back on if the room the solver saw free is not (rooms knows holds in flight; scheduling its bookings).
+            others = [] if chosen.attendance_mode == "virtual" else [
+                c for c in plan_candidates(**planning, exclude=exclude | {(chosen.day, chosen.session.split("|")[1])})  # type: ignore[arg-type]
+                if c.attendance_mode == chosen.attendance_mode]
+            held = await s.chairs.hold(conference.id, [chosen, *others], now, booked=chosen.attendance_mode == "virtual")
+            if held and held[0] == chosen:
+                return held, why_late(**planning, candidates=held)  # type: ignore[arg-type]
+            await s.chairs.release_holds(conference.id)
         # Nothing the solver could place, or its chair taken meanwhile by another replica: planned greedily.
     planned = plan_candidates(**planning, exclude=exclude)  # type: ignore[arg-type]
     if planned and planned[0].attendance_mode == "virtual":

@@ -154,17 +154,17 @@ def under_pressure(diary: ChairDiary, recent_arrivals: list[int], now: datetime,
 @dataclass(frozen=True)
 class Weights:
     unplaced: int = 200_000
-    late_initial: int = 20_000  # initial conferences first: late costs most
-    late_initial_per_day: int = 1_000
-    late_other: int = 5_000
-    late_other_per_day: int = 200
+    late_initial: int = 40_000  # initial conferences first: late costs most
+    late_initial_per_day: int = 3_000  # once late, as soon as possible: above a day of reports' time
+    late_other: int = 15_000  # above the reports' usual time shortened by ten working days
+    late_other_per_day: int = 1_500
     move: int = 400
     per_km: int = 40  # the office nearest the family (the councils' rule) before an earlier day elsewhere
     per_day_initial_later: int = 15  # earlier rather than later
     per_day_review_early: int = 4  # a review before its window
     per_day_review_before_deadline: int = 0  # (under pressure) reviews close to their deadline
     later_from_notice: bool = False  # initial conferences: "later" from the first day invitations allow
-    per_day_reports_shortened: int = 40  # sooner than the agencies' usual time
+    per_day_reports_shortened: int = 1_000  # sooner than the agencies' usual time: before an office 25 km nearer
     other_chair: int = 30  # not the case's own chair
 
     def under_pressure(self) -> Weights:
