@@ -101,8 +101,8 @@ async def test_a_chair_reschedules_a_conference_and_its_room_follows(running_ser
         assert past_deadline.status_code == 422 and "reason" in past_deadline.json()["detail"]
         for _ in range(10):  # the chair's first free afternoon from then on with a room free near the family
             refused = len(watcher.of_type("cpc.RoomUnavailable.v1", conference_id=cid))
-            moved = await http.post(f"{API}/conferences/{cid}/reschedule", json={"starts_at": new_start.isoformat()},
-                                    headers=token(role="chair", chair_id=chair))
+            moved = await http.post(f"{API}/conferences/{cid}/reschedule", headers=token(role="chair", chair_id=chair),
+                                    json={"starts_at": new_start.isoformat(), "reason": "a free room"})  # if past the deadline
             if moved.status_code == 202:
                 await watcher.until(lambda before=refused: bool(watcher.of_type("cpc.ConferenceRescheduled.v1",
                                                                                   conference_id=cid))
