@@ -36,7 +36,6 @@ from cpc_scheduling.domain.planning import (
     plan_candidates,
 )
 from cpc_scheduling.domain.solver import (
-    RECENT_WORKING_DAYS,
     Need,
     Occupancy,
     Placement,
@@ -44,6 +43,7 @@ from cpc_scheduling.domain.solver import (
     WindowPlan,
     nearest_offices,
     plan_window,
+    recent_working_days,
     room_choices,
     under_pressure,
 )
@@ -368,12 +368,7 @@ def _plan_one_window(window: list[Need], day: date, now: datetime, state: State,
 
 
 def recent_arrivals(arrivals: Counter[date], today: date, calendar: WorkingDayCalendar) -> list[int]:
-    recent, day = [], today
-    while len(recent) < RECENT_WORKING_DAYS:
-        if calendar.is_working_day(day):
-            recent.append(arrivals.get(day, 0))
-        day -= timedelta(days=1)
-    return recent
+    return [arrivals.get(day, 0) for day in recent_working_days(today, calendar)]
 
 
 def _with_current(need: Need, state: State) -> Need:

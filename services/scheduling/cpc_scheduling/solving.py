@@ -22,7 +22,6 @@ from cpc_shared.logging import get_logger
 from cpc_scheduling.domain.conference import Conference, ConferenceStatus
 from cpc_scheduling.domain.planning import LATE_HORIZON_WORKING_DAYS, Candidate, ChairDiary
 from cpc_scheduling.domain.solver import (
-    RECENT_WORKING_DAYS,
     Need,
     Occupancy,
     Placement,
@@ -30,6 +29,7 @@ from cpc_scheduling.domain.solver import (
     WindowPlan,
     nearest_offices,
     plan_window,
+    recent_working_days,
     room_choices,
     under_pressure,
 )
@@ -106,11 +106,9 @@ async def _with_moves(need: Need, diary: ChairDiary, now: datetime, weights: Wei
     if not movable:
         return None
     current = {c.id: _placement(c, s) for c in movable.values()}
-    around = ChairDiary({(chair, day, at) for chair, day, at in diary.taken
-                         if not any(p.chair_id == chair and p.day == day and p.at == at for p in current.values())},
-                        diary.away, {(room, day, at) for room, day, at in diary.rooms
-                                     if not any(p.room_id == room and p.day == day and p.at == at
-                                                for p in current.values())})
+    # The diary without the sessions and rooms of those that may move.
+    around = ChairDiary(diary.taken - {(p.chair_id, p.day, p.at) for p in current.values()}, diary.away,
+                        diary.rooms - {(p.room_id, p.day, p.at) for p in current.values() if p.room_id})
     needs = [need, *(_need(c, c.chair_id, current[c.id], s) for c in movable.values())]
     plan = await _solve(needs, Occupancy(around, around.rooms), around, now, weights, s.max_moves,
                         WINDOW_SECONDS_PER_CONFERENCE * s.solver_seconds, s, late_horizon=AFTER_DEADLINE_WORKING_DAYS)
@@ -190,10 +188,5 @@ def _candidate(placed: Placement, conference: Conference, s: Scheduling) -> Cand
 
 async def _recent_arrivals(now: datetime, s: Scheduling) -> list[int]:
     """Conferences asked for on each of the last working days (today's so far included)."""
-    calendar, day = s.council.calendar, s.council.local_date(now)
-    recent: list[date] = []
-    while len(recent) < RECENT_WORKING_DAYS:
-        if calendar.is_working_day(day):
-            recent.append(day)
-        day -= timedelta(days=1)
+    recent = recent_working_days(s.council.local_date(now), s.council.calendar)
     return await s.arrivals.on(recent) if s.arrivals is not None else []

@@ -130,6 +130,17 @@ def nearest_offices(need: Need, keep: int = SOLVER_OFFICES) -> Need:
     return Need(need.conference_id, need.case_id, need.kind, need.deadline, kept, need.preferred_chair, need.current)
 
 
+def recent_working_days(today: date, calendar: WorkingDayCalendar) -> list[date]:
+    """The last `RECENT_WORKING_DAYS` working days, today first if it is one: the days whose requests set the rate."""
+    recent: list[date] = []
+    day = today
+    while len(recent) < RECENT_WORKING_DAYS:
+        if calendar.is_working_day(day):
+            recent.append(day)
+        day -= timedelta(days=1)
+    return recent
+
+
 def under_pressure(diary: ChairDiary, recent_arrivals: list[int], now: datetime, profile: Profile,
                    calendar: WorkingDayCalendar) -> bool:
     """Would the chairs' free sessions in the coming weeks fall short of the conferences expected (at the rate of
