@@ -65,3 +65,6 @@ class RecordingRelay:
 
     def notify(self, collection: str, *document_ids: Hashable) -> None:
         self.notified.extend((collection, document_id) for document_id in document_ids)
+
+    def hand_over(self, collection: str, document_id: Hashable, entries: list[dict[str, Any]]) -> None:
+        self.notified.append((collection, document_id))

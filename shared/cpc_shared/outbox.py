@@ -11,8 +11,10 @@ document therefore take turns (the store's lock per document, which the relay ta
 its own process wrote, and takes over another's only when they have waited past `TAKEOVER`
 (a replica that died). MongoDB, in production, updates documents atomically anyway.
 
-Finding pending entries: a writer tells the relay which document it wrote (`notify(collection, id)`),
-and the relay reads just those by id. A full sweep of the collections runs, in a task of its own, at
+Finding pending entries: a writer hands the relay the entries it has just written (`hand_over`), and the relay
+publishes them and pulls them, one update per document, without reading the document back; a writer that found
+older entries still pending names the document instead (`notify(collection, id)`), and the relay reads it by id
+and publishes all its entries in order. A full sweep of the collections runs, in a task of its own, at
 start-up (a crash's leftovers) and every `sweep` seconds (another replica's orphans, a writer that forgot
 to tell). FerretDB 1.x on SQLite filters only `_id` in the database and reads every other query's whole
 collection, so a sweep per event made the relays most of the store's work in a simulated month.
@@ -90,6 +92,7 @@ class OutboxRelay:
         self._source = source
         self._sweep = sweep
         self._written: dict[str, set[Hashable]] = {}
+        self._handed: dict[tuple[str, Hashable], list[dict[str, Any]]] = {}  # entries written, in order per document
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._published: dict[str, None] = {}  # ids published lately, oldest first: an entry goes out once
@@ -98,6 +101,12 @@ class OutboxRelay:
     def notify(self, collection: str, *document_ids: Hashable) -> None:
         """These documents were just given outbox entries: publish them now rather than at the next sweep."""
         self._written.setdefault(collection, set()).update(document_ids)
+        self._wake.set()
+
+    def hand_over(self, collection: str, document_id: Hashable, entries: list[dict[str, Any]]) -> None:
+        """These entries were just written to the document's outbox (it held no older ones): publish them now,
+        from here, and pull them."""
+        self._handed.setdefault((collection, document_id), []).extend(entries)
         self._wake.set()
 
     async def pending(self) -> int:
@@ -146,6 +155,31 @@ class OutboxRelay:
             except BaseException:
                 self._written.setdefault(name, set()).update(written)  # told again at the next drain
                 raise
+        if not sweep:
+            published += await self._publish_handed()
+        return published
+
+    async def _publish_handed(self) -> int:
+        """Publish the entries writers handed over, in order per document, and pull each document's in one update.
+        What a fault leaves is handed back, before anything handed over since (published ones go out once)."""
+        handed, self._handed = self._handed, {}
+        published = 0
+        waiting = list(handed)
+        try:
+            while waiting:
+                name, document_id = waiting[0]
+                entries = handed[(name, document_id)]
+                async with self._publishing:
+                    for entry in entries:
+                        published += await self._publish_once(entry)
+                async with self._locked(name, document_id):
+                    await self._db[name].update_one({"_id": document_id}, {"$pullAll": {"outbox": entries}})
+                waiting.pop(0)
+        except BaseException:
+            later, self._handed = self._handed, {place: handed[place] for place in waiting}
+            for place, entries in later.items():
+                self._handed.setdefault(place, []).extend(entries)
+            raise
         return published
 
     def _measure(self, collection: str, pending: list[dict[str, Any]]) -> None:

@@ -3,17 +3,17 @@
 An aggregate (a booking, a report request, a conference...) is a typed object with a status and a revision
 (how many times it was saved). Its transitions change it and *record* the events they cause. A repository saves
 it in ONE single-document update, conditional on the revision it was read at: the new state, the revision plus
-one, and the recorded
-events appended to the document's `outbox` array (see outbox.py). Then it tells the outbox relay which
-document to publish. No caller writes an outbox entry or notifies the relay itself.
+one, and the recorded events appended to the document's `outbox` array (see outbox.py). Then it hands the relay
+those events (or, if the document still held older ones when read, names the document for the relay to read).
+No caller writes an outbox entry or tells the relay itself.
 
 Two writers that read the same revision cannot both save: the second gets `StaleWrite`, which a consumer
 treats like any transient fault (it tries the event again, on the state as it is now).
 
 The store's semantics live in `DocumentStore`: MongoDB's by default, where a filtered update is atomic;
 FerretDB 1.x's when the settings say so (our local store), where an update is a read and a write back, so
-writes to one document take turns under a lock for that document, and the condition is checked on a read
-by `_id` (FerretDB filters only `_id` in the database).
+writes to one document take turns under a lock for that document. Either way the condition sits in the
+update's filter beside `_id`, which the local FerretDB finds by its index (deploy/local/cpc_stack/infra.py).
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ from pymongo.errors import DuplicateKeyError
 from cpc_shared.consumer import Unavailable
 from cpc_shared.contracts.outbound import OutboundEvent
 from cpc_shared.outbox import outbox_entry
-from cpc_shared.store import matches
 
 StoreSemantics = Literal["mongodb", "ferretdb1"]
 
@@ -51,6 +50,7 @@ class Aggregate(BaseModel):
     id: str
     revision: int = 0  # times saved: 0 until first saved
     _recorded: list[dict[str, Any]] = PrivateAttr(default_factory=list)
+    _unpublished: bool = PrivateAttr(default=False)  # read with outbox entries still pending
 
     def record(self, event: OutboundEvent, *, at: datetime, cause: str) -> None:
         """`event` is to be published once this state is saved (`cause` makes its id; see outbox_entry)."""
@@ -67,7 +67,9 @@ class Aggregate(BaseModel):
     @classmethod
     def from_document(cls, document: dict[str, Any]) -> Self:
         fields = {k: v for k, v in document.items() if k not in ("_id", "outbox")}
-        return cls.model_validate({**fields, "id": document["_id"]})
+        aggregate = cls.model_validate({**fields, "id": document["_id"]})
+        aggregate._unpublished = bool(document.get("outbox"))
+        return aggregate
 
 
 def _storable(value: Any) -> Any:
@@ -84,6 +86,8 @@ def _storable(value: Any) -> Any:
 
 class Relay(Protocol):
     def notify(self, collection: str, *document_ids: Hashable) -> None: ...
+
+    def hand_over(self, collection: str, document_id: Hashable, entries: list[dict[str, Any]]) -> None: ...
 
 
 class DocumentStore:
@@ -126,13 +130,14 @@ class DocumentStore:
                         update: dict[str, Any]) -> bool:
         """Apply `update` if the document's fields are as `expect`ed; True if they were."""
         async with self.locked(collection, document_id):
-            if self.semantics == "mongodb":
-                result = await self.db[collection].update_one({"_id": document_id, **expect}, update)
-                return result.matched_count == 1
-            current = await self.db[collection].find_one({"_id": document_id}, {field: 1 for field in expect})
-            if not matches(current, expect):
-                return False
-            return (await self.db[collection].update_one({"_id": document_id}, update)).matched_count == 1
+            result = await self.db[collection].update_one({"_id": document_id, **expect}, update)
+            return result.matched_count == 1
+
+    async def delete_if(self, collection: str, document_id: Hashable, expect: dict[str, Any]) -> bool:
+        """Delete the document if its fields are as `expect`ed; True if it was there and was."""
+        async with self.locked(collection, document_id):
+            result = await self.db[collection].delete_one({"_id": document_id, **expect})
+            return result.deleted_count == 1
 
 
 A = TypeVar("A", bound=Aggregate)
@@ -179,5 +184,9 @@ class Repository(Generic[A]):
     def _saved(self, aggregate: A, events: list[dict[str, Any]]) -> None:
         aggregate.revision += 1
         aggregate._recorded.clear()
-        if events:
+        if not events:
+            return
+        if aggregate._unpublished:  # older entries first: the relay reads the document and publishes them all
             self.relay.notify(self.collection, aggregate.id)
+        else:
+            self.relay.hand_over(self.collection, aggregate.id, events)

@@ -2,12 +2,13 @@
 
 Only single-document atomic writes are used: FerretDB, our development store, has no transactions.
 
-Conditional updates go through `repository.DocumentStore.update_if`. On MongoDB the condition sits in the
-update's filter and the update is atomic. FerretDB 1.x on SQLite reads every document of the collection for
-any filter but one on `_id` alone (measured: ~300 ms a conditional update on 200 conferences, ~1 ms by `_id`
-through the index, see deploy/local/cpc_stack/infra.py), and applies an update by reading the document and
-writing it back, so a filtered update there is no more atomic than reading by `_id`, checking, and writing by
-`_id`: which is what `update_if` does on it, under that document's lock (see outbox.py for replicas).
+Conditional updates go through `repository.DocumentStore.update_if`, with the condition in the update's filter
+beside `_id`. On MongoDB the update is atomic. FerretDB 1.x on SQLite applies an update by reading the document
+and writing it back, so there writes to one document take turns under that document's lock (see outbox.py for
+replicas). FerretDB 1.24 reads every document of the collection for any filter but one on `_id` alone (measured:
+~300 ms a conditional update on 200 conferences, ~1 ms by `_id` through the index); the local stack's FerretDB is
+built to hand SQLite the `_id` part of any filter (deploy/local/cpc_stack/infra.py), so a filter naming `_id` costs
+a read by `_id`, whatever else it names.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ session is still free, and never taken from a conference that claimed it meanwhi
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from cpc_scheduling.adapters.store import HOLD_FOR, ChairSessions, prepare
 from cpc_scheduling.domain.planning import Candidate
@@ -34,11 +34,66 @@ async def test_an_expired_hold_is_booked_again_only_while_the_session_is_free(st
         session = await db["chair_sessions"].find_one({"_id": f"{SLOT.chair_id}|{SLOT.session}"})
         assert session["conference_id"] == "CPC-A" and session["state"] == "booked"
 
-        await chairs.release("CPC-A")
+        await chairs.release("CPC-A", [f"{SLOT.chair_id}|{SLOT.session}"])
         assert await chairs.hold("CPC-B", [SLOT], NOW) == [SLOT]  # another conference claims it meanwhile
         assert not await chairs.book("CPC-A", SLOT.chair_id, SLOT.session)
         assert await chairs.hold("CPC-A", [SLOT], NOW, booked=True) == []  # never taken from CPC-B
         session = await db["chair_sessions"].find_one({"_id": f"{SLOT.chair_id}|{SLOT.session}"})
         assert session["conference_id"] == "CPC-B"
+    finally:
+        await client.close()
+
+
+def session_at(day: int, at: str, chair: str = "CHAIR-GL-01") -> Candidate:
+    hours, minutes = (int(part) for part in at.split(":"))
+    starts = datetime(2027, 3, day, hours, minutes, tzinfo=UTC)
+    return Candidate(starts, starts + timedelta(hours=2), chair, f"2027-03-{day:02d}|{at}", "in_person")
+
+
+async def test_a_booking_lets_go_of_its_other_sessions_by_id_and_never_of_another_conferences(stack):
+    client, db, chairs = await sessions_on_fresh_store(stack)
+    first, second, third, theirs = session_at(10, "09:30"), session_at(10, "13:30"), session_at(11, "09:30"), \
+        session_at(12, "09:30")
+    keys = [f"{c.chair_id}|{c.session}" for c in (first, second, third, theirs)]
+    try:
+        assert await chairs.hold("CPC-A", [first, second, third], NOW) == [first, second, third]
+        assert await chairs.hold("CPC-B", [theirs], NOW, booked=True) == [theirs]
+        # CPC-A names a session that is CPC-B's (a stale list): it stays CPC-B's.
+        assert await chairs.book("CPC-A", second.chair_id, second.session, "ROOM-1", others=keys)
+        held = {doc["_id"]: doc async for doc in db["chair_sessions"].find({})}
+        assert set(held) == {keys[1], keys[3]}
+        assert held[keys[1]]["state"] == "booked" and held[keys[1]]["room_id"] == "ROOM-1"
+        assert held[keys[3]]["conference_id"] == "CPC-B"
+
+        await chairs.release_holds("CPC-A", keys)  # booked, not held: kept
+        await chairs.release_holds("CPC-B", keys)
+        assert {doc["_id"] async for doc in db["chair_sessions"].find({})} == {keys[1], keys[3]}
+        assert await chairs.forget_before(date(2027, 3, 11)) == 1  # the 10th has gone by
+        assert {doc["_id"] async for doc in db["chair_sessions"].find({})} == {keys[3]}
+    finally:
+        await client.close()
+
+
+async def test_the_diary_kept_in_the_process_learns_its_own_writes_at_once_and_another_replicas_when_it_meets_them(
+        stack):
+    client, db, chairs = await sessions_on_fresh_store(stack)
+    other_replica = ChairSessions(DocumentStore(db, "ferretdb1"))
+    first, second = session_at(10, "09:30"), session_at(10, "13:30")
+    day = first.day
+    try:
+        assert (await chairs.diary(day, day)).taken == set()
+        assert await chairs.hold("CPC-A", [first], NOW) == [first]
+        assert (await chairs.diary(day, day)).taken == {(first.chair_id, day, first.starts_at.time())}
+        assert await other_replica.hold("CPC-B", [second], NOW, booked=True) == [second]
+        # Not read again yet: the other replica's session is not in this diary, but holding it finds it taken.
+        assert (second.chair_id, day, second.starts_at.time()) not in (await chairs.diary(day, day)).taken
+        assert await chairs.hold("CPC-A", [second], NOW) == []
+        assert (second.chair_id, day, second.starts_at.time()) in (await chairs.diary(day, day)).taken
+        await chairs.release("CPC-A", [f"{first.chair_id}|{first.session}"])
+        assert (await chairs.diary(day, day)).taken == {(second.chair_id, day, second.starts_at.time())}
+
+        fresh = ChairSessions(DocumentStore(db, "ferretdb1"), refresh_seconds=0)  # reads the store every time
+        assert await other_replica.book("CPC-B", second.chair_id, second.session, "ROOM-1")
+        assert (await fresh.diary(day, day)).rooms == {("ROOM-1", day, second.starts_at.time())}
     finally:
         await client.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from datetime import UTC, datetime
 
@@ -14,6 +15,7 @@ from cpc_shared.contracts import ConferenceOutcomeRecorded
 from cpc_shared.contracts.outbound import ConferenceCancelled
 from cpc_shared.envelope import encode
 from cpc_shared.outbox import OutboxRelay, outbox_entry
+from cpc_shared.repository import Aggregate, DocumentStore, Repository
 from cpc_shared.settings import ServiceSettings
 from cpc_shared.store import connect
 
@@ -183,6 +185,79 @@ async def test_the_outbox_relay_publishes_each_pending_event_once_and_empties_th
     assert len({dict(r.headers)["ce_id"] for r in seen}) == 3
     assert (await db["aggregates"].find_one({"_id": conference_id}))["outbox"] == []
     await client.close()
+
+
+class Cancellable(Aggregate):
+    collection = "aggregates"
+    reasons: list[str] = []
+
+    def cancel(self, reason: str) -> None:
+        self.reasons = [*self.reasons, reason]
+        self.record(ConferenceCancelled(conference_id=self.id, case_id="C", reason=reason), at=datetime.now(UTC),
+                    cause=reason)
+
+
+async def published_for(watcher: AIOKafkaConsumer, keys: list[str], count: int) -> dict[str, list[dict]]:
+    """The events published for `keys`, by key, in order, once `count` of them have been read."""
+    seen: dict[str, list[dict]] = {key: [] for key in keys}
+    for _ in range(50):
+        batch = await watcher.getmany(timeout_ms=200)
+        for record in (r for records in batch.values() for r in records if r.key and r.key.decode() in seen):
+            seen[record.key.decode()].append(json.loads(record.value))
+        if sum(len(events) for events in seen.values()) >= count:
+            break
+    return seen
+
+
+async def test_events_a_repository_hands_over_are_published_in_order_and_pulled_without_a_read(stack, database_prefix):
+    """A save hands its events to the relay, which publishes them and pulls them from the stored outbox in one
+    update: the entries held in memory must equal the stored ones (dates to the millisecond), or they would stay.
+    A document read with older entries pending is named instead, and all its entries go out in order."""
+    settings = ServiceSettings(kafka_bootstrap_servers=stack.kafka, mongodb_url=stack.mongodb,
+                               database_prefix=database_prefix)
+    client, db = connect(settings, "plumbing")
+    broker = make_broker(settings, client_id="test")
+    relay = OutboxRelay(db, ["aggregates"], broker, source="/test", sweep=3600)
+    repository = Repository(DocumentStore(db, settings.store_semantics), Cancellable, relay)
+    handed, named = f"CPC-{uuid.uuid4().hex[:8]}", f"CPC-{uuid.uuid4().hex[:8]}"
+    watcher = AIOKafkaConsumer(bootstrap_servers=stack.kafka, enable_auto_commit=False)
+    await watcher.start()
+    partitions = [TopicPartition("cpc.conferences", p) for p in range(3)]
+    watcher.assign(partitions)
+    for partition, offset in (await watcher.end_offsets(partitions)).items():
+        watcher.seek(partition, offset)
+    await broker.connect()
+    try:
+        first = Cancellable(id=handed)
+        first.cancel("one")
+        first.cancel("two")
+        assert await repository.add(first)
+        assert relay._handed and not relay._written
+        assert await relay.drain(sweep=False) == 2
+        again = await repository.get(handed)
+        assert again is not None and not again._unpublished
+        again.cancel("three")
+        await repository.save(again)
+        assert await relay.drain(sweep=False) == 1
+        assert (await db["aggregates"].find_one({"_id": handed}))["outbox"] == []
+
+        left = Cancellable(id=named)
+        left.cancel("earlier")
+        await db["aggregates"].insert_one({"_id": named, **left.state(), "revision": 1, "outbox": left.recorded})
+        later = await repository.get(named)
+        assert later is not None and later._unpublished
+        later.cancel("later")
+        await repository.save(later)
+        assert relay._written and not relay._handed
+        assert await relay.drain(sweep=False) == 2
+        assert (await db["aggregates"].find_one({"_id": named}))["outbox"] == []
+        seen = await published_for(watcher, [handed, named], 5)
+        assert [event["reason"] for event in seen[handed]] == ["one", "two", "three"]
+        assert [event["reason"] for event in seen[named]] == ["earlier", "later"]
+    finally:
+        await watcher.stop()
+        await broker.stop()
+        await client.close()
 
 
 async def test_an_event_delivered_twice_with_the_same_id_is_handled_once(stack, database_prefix):

@@ -15,6 +15,7 @@ from cpc_notifications.domain.notification import Notification, Timer
 from cpc_shared.clock import FixedClock
 from cpc_shared.contracts.inbound import Participant
 from cpc_shared.contracts.outbound import ConferenceScheduled, Invitee
+from cpc_shared.fakes import RecordingRelay
 from cpc_shared.family_link import FamilyLinks
 from cpc_shared.profile import load_profile
 from cpc_shared.repository import DocumentStore, Repository
@@ -26,11 +27,6 @@ from cryptography.fernet import Fernet
 PROFILE = load_profile(Path(__file__).resolve().parents[2] / "profiles" / "gloucestershire-2022.yaml")
 LONDON = ZoneInfo("Europe/London")
 REFUSED = "07700900999"
-
-
-class NoRelay:
-    def notify(self, collection: str, *document_ids: str) -> None:
-        pass
 
 
 class Mailbox:
@@ -67,7 +63,7 @@ class Postroom:
         store = DocumentStore(db, "ferretdb1")
         self.clock = clock
         self.post = handlers.Notifications(
-            notifications=Repository(store, Notification, NoRelay()), timers=Repository(store, Timer, NoRelay()),
+            notifications=Repository(store, Notification, RecordingRelay()), timers=Repository(store, Timer, RecordingRelay()),
             known=StoredKnown(store), seal=Seal(Fernet.generate_key().decode()), email=Mailbox(), texts=notify,
             profile=PROFILE, calendar=PROFILE.calendar(), clock=clock, team_mailbox="team@council.example",
             links=FamilyLinks(Fernet.generate_key().decode()), form_base_url="http://127.0.0.1:8103")

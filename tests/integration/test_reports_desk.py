@@ -16,6 +16,7 @@ from cpc_reports.domain.report import Alert, ConferenceReports, Refused, ReportR
 from cpc_shared.calendar import WorkingDayCalendar
 from cpc_shared.clock import FixedClock
 from cpc_shared.contracts.outbound import ConferenceCancelled, ConferenceScheduled, Invitee
+from cpc_shared.fakes import RecordingRelay
 from cpc_shared.family_link import FamilyLink, FamilyLinks
 from cpc_shared.profile import load_profile
 from cpc_shared.repository import DocumentStore, Repository
@@ -27,11 +28,6 @@ from cryptography.fernet import Fernet
 PROFILES = Path(__file__).resolve().parents[2] / "profiles"
 LONDON = ZoneInfo("Europe/London")
 KEY = Fernet.generate_key().decode()
-
-
-class NoRelay:
-    def notify(self, collection: str, *document_ids: str) -> None:
-        pass
 
 
 def scheduled(starts_at: datetime, version: int = 1, conference_id: str | None = None, **fields) -> ConferenceScheduled:
@@ -60,10 +56,10 @@ class Desk:
     def __init__(self, db, profile, clock) -> None:
         store = DocumentStore(db, "ferretdb1")
         self.reports = handlers.Reports(
-            reports=Repository(store, ReportRequest, NoRelay()), conferences=Repository(store, ConferenceReports, NoRelay()),
-            alerts=Repository(store, Alert, NoRelay()), files=GridFsFiles(db), profile=profile,
+            reports=Repository(store, ReportRequest, RecordingRelay()), conferences=Repository(store, ConferenceReports, RecordingRelay()),
+            alerts=Repository(store, Alert, RecordingRelay()), files=GridFsFiles(db), profile=profile,
             calendar=WorkingDayCalendar(), clock=clock, max_bytes=1024 * 1024,
-            family_views=Repository(store, FamilyViews, NoRelay()), seal=Seal(KEY), links=FamilyLinks(KEY))
+            family_views=Repository(store, FamilyViews, RecordingRelay()), seal=Seal(KEY), links=FamilyLinks(KEY))
 
     async def conference_scheduled(self, conference: ConferenceScheduled) -> None:
         await handlers.conference_scheduled(conference, self.reports)

@@ -12,17 +12,13 @@ from cpc_rooms.domain.booking import HOLD_FOR, Booking
 from cpc_rooms.handlers import Rooms
 from cpc_shared.clock import FixedClock
 from cpc_shared.contracts.outbound import ConferenceScheduled, FamilyArea, RoomRequested, Slot
+from cpc_shared.fakes import RecordingRelay
 from cpc_shared.profile import load_profile
 from cpc_shared.repository import DocumentStore, Repository
 from cpc_shared.settings import ServiceSettings
 from cpc_shared.store import connect
 
 PROFILE = load_profile(Path(__file__).resolve().parents[2] / "profiles" / "gloucestershire-2022.yaml")
-
-
-class NoRelay:
-    def notify(self, collection: str, *document_ids: str) -> None:
-        pass
 
 
 def request_at(start: datetime, **fields) -> RoomRequested:
@@ -37,7 +33,7 @@ class Bookings:
     """The rooms service's handlers on a fresh database of the real store."""
 
     def __init__(self, db, profile, clock) -> None:
-        self.rooms = Rooms(bookings=Repository(DocumentStore(db, "ferretdb1"), Booking, NoRelay()),
+        self.rooms = Rooms(bookings=Repository(DocumentStore(db, "ferretdb1"), Booking, RecordingRelay()),
                            diary=RoomSlots(db), profile=profile, clock=clock)
 
     async def request(self, request: RoomRequested) -> None:
@@ -104,6 +100,12 @@ async def test_a_confirmed_booking_is_kept_and_the_conferences_earlier_booking_r
         assert (await db["bookings"].find_one({"_id": second["_id"]}))["status"] == "booked"
         earlier = await db["bookings"].find_one({"_id": first_booking["_id"]})
         assert earlier["status"] == "released" and earlier["released_because"] == "conference_moved"
+        assert await db[ROOM_SLOTS].count_documents({"booking_id": second["_id"]}) == 6
+
+        clock.advance(timedelta(days=11))  # the 11th has gone by: its quarter hours are forgotten, once that day
+        await bookings.expire_holds()
+        assert await db[ROOM_SLOTS].count_documents({}) == 0
+        assert (await db["bookings"].find_one({"_id": second["_id"]}))["status"] == "booked"
     finally:
         await client.close()
 

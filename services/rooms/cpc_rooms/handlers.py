@@ -11,7 +11,7 @@ saving them through the repository (which publishes what they record).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -30,7 +30,10 @@ log = get_logger(__name__)
 
 
 class RoomDiary(Protocol):
-    async def taken(self, first: datetime, last: datetime) -> dict[str, str]: ...
+    async def taken(self, keys: list[str]) -> dict[str, str]: ...
+    async def list_booking(self, conference_id: str, booking_id: str) -> None: ...
+    async def bookings_of(self, conference_id: str) -> list[str]: ...
+    async def forget_before(self, instant: datetime) -> int: ...
     async def claim(self, room_id: str, starts_at: datetime, ends_at: datetime, booking_id: str) -> bool: ...
     async def release(self, booking_id: str) -> None: ...
 
@@ -58,8 +61,11 @@ async def request_room(request: RoomRequested, rooms: Rooms) -> None:
     current = next((i for i, office in enumerate(offices) if office.id == request.nearer_than_office_id), None)
     if current is not None:  # a move: the office it is in stays unless a nearer one has a room
         offices = offices[:current]
-    booking = await _hold(request, offices, rooms, now) or \
-        Booking.unavailable(request, why_unavailable(offices, request), now)
+    booking = await _hold(request, offices, rooms, now)
+    if booking is not None:
+        await rooms.diary.list_booking(request.conference_id, booking.id)
+    else:
+        booking = Booking.unavailable(request, why_unavailable(offices, request), now)
     if await rooms.bookings.add(booking):
         log.info("room_decided", conference_id=request.conference_id, status=booking.status,
                  office_id=booking.office_id, room_id=booking.room_id)
@@ -69,8 +75,9 @@ async def _hold(request: RoomRequested, offices: list[Office], rooms: Rooms, now
     booking_id, zone, deadline = Booking.id_for(request), rooms.zone, request.statutory_deadline
     in_time = [s for s in request.candidates if deadline is None or s.starts_at.astimezone(zone).date() <= deadline]
     late = [s for s in request.candidates if s not in in_time]
-    taken = await rooms.diary.taken(min(s.starts_at for s in request.candidates),
-                                    max(s.ends_at for s in request.candidates))
+    looked_at = {slot_key(room.id, q) for slot in request.candidates for office in offices
+                 for room in usable_rooms(office, request, slot, zone) for q in quarters(slot.starts_at, slot.ends_at)}
+    taken = await rooms.diary.taken(sorted(looked_at))
     for group in (in_time, late):
         for office in offices:
             for slot in group:
@@ -99,11 +106,21 @@ async def confirm_booking(scheduled: ConferenceArrangements, rooms: Rooms) -> No
     if booking.status != BookingStatus.BOOKED:
         booking.confirm()
         await rooms.bookings.save(booking)
-    await _release({"conference_id": scheduled.conference_id, "_id": {"$ne": booking.id}}, "conference_moved", rooms)
+    others = [booking_id for booking_id in await rooms.diary.bookings_of(scheduled.conference_id)
+              if booking_id != booking.id]
+    await _release_listed(others, "conference_moved", rooms)
 
 
 async def release_bookings(cancelled: ConferenceCancelled, rooms: Rooms) -> None:
-    await _release({"conference_id": cancelled.conference_id}, "conference_cancelled", rooms)
+    await _release_listed(await rooms.diary.bookings_of(cancelled.conference_id), "conference_cancelled", rooms)
+
+
+async def _release_listed(booking_ids: list[str], reason: str, rooms: Rooms) -> None:
+    """The conference's bookings, by id: those that hold a room let it go."""
+    for booking_id in booking_ids:
+        booking = await rooms.bookings.get(booking_id)
+        if booking is not None and booking.status in (BookingStatus.HELD, BookingStatus.BOOKED):
+            await _let_go(booking, reason, rooms)
 
 
 async def expire_holds(rooms: Rooms) -> None:
@@ -111,13 +128,19 @@ async def expire_holds(rooms: Rooms) -> None:
                              "hold_expired", rooms)
     if expired:
         log.info("holds_expired", count=expired)
+    today = datetime.combine(rooms.clock.now().astimezone(rooms.zone).date(), time(), tzinfo=rooms.zone)
+    await rooms.diary.forget_before(today)  # days gone by
 
 
 async def _release(query: dict[str, Any], reason: str, rooms: Rooms) -> int:
     released = 0
     for booking in await rooms.bookings.find({"status": {"$in": ["held", "booked"]}, **query}):
-        await rooms.diary.release(booking.id)
-        booking.release(reason, rooms.clock.now())
-        await rooms.bookings.save(booking)
+        await _let_go(booking, reason, rooms)
         released += 1
     return released
+
+
+async def _let_go(booking: Booking, reason: str, rooms: Rooms) -> None:
+    await rooms.diary.release(booking.id)
+    booking.release(reason, rooms.clock.now())
+    await rooms.bookings.save(booking)

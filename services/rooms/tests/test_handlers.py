@@ -24,9 +24,21 @@ TEWKESBURY = FamilyArea(lat=51.99, lon=-2.16)
 class InMemoryDiary:
     def __init__(self) -> None:
         self.slots: dict[str, str] = {}
+        self.listed: dict[str, list[str]] = {}
 
-    async def taken(self, first: datetime, last: datetime) -> dict[str, str]:
-        return dict(self.slots)
+    async def taken(self, keys: list[str]) -> dict[str, str]:
+        return {key: self.slots[key] for key in keys if key in self.slots}
+
+    async def list_booking(self, conference_id: str, booking_id: str) -> None:
+        self.listed.setdefault(conference_id, [])
+        if booking_id not in self.listed[conference_id]:
+            self.listed[conference_id].append(booking_id)
+
+    async def bookings_of(self, conference_id: str) -> list[str]:
+        return list(self.listed.get(conference_id, []))
+
+    async def forget_before(self, instant: datetime) -> int:
+        return 0
 
     async def claim(self, room_id: str, starts_at: datetime, ends_at: datetime, booking_id: str) -> bool:
         wanted = [slot_key(room_id, q) for q in quarters(starts_at, ends_at)]

@@ -56,6 +56,8 @@ from cpc_scheduling.team_tasks import TeamTasks
 
 log = get_logger(__name__)
 
+FALLBACKS_BEHIND_SOLVER = 5  # greedy candidates offered to rooms after the solver's session (the greedy planner: 12)
+
 
 @dataclass(frozen=True)
 class Scheduling:
@@ -129,13 +131,15 @@ async def hold_candidates(conference: Conference, now: datetime, preferred: str 
         if chosen is not None:
             # The solver's session first; in person, the greedy candidates after it, for the rooms service to fall
             # back on if the room the solver saw free is not (rooms knows holds in flight; scheduling its bookings).
+            # A few: each is a chair's session held until rooms answer, and let go one by one after.
             others = [] if chosen.attendance_mode == "virtual" else [
-                c for c in plan_candidates(**planning, exclude=exclude | {(chosen.day, chosen.session.split("|")[1])})  # type: ignore[arg-type]
+                c for c in plan_candidates(**planning, exclude=exclude | {(chosen.day, chosen.session.split("|")[1])},  # type: ignore[arg-type]
+                                           limit=FALLBACKS_BEHIND_SOLVER)
                 if c.attendance_mode == chosen.attendance_mode]
             held = await s.chairs.hold(conference.id, [chosen, *others], now, booked=chosen.attendance_mode == "virtual")
             if held and held[0] == chosen:
                 return held, why_late(**planning, candidates=held)  # type: ignore[arg-type]
-            await s.chairs.release_holds(conference.id)
+            await s.chairs.release_holds(conference.id, [f"{c.chair_id}|{c.session}" for c in held])
         # Nothing the solver could place, or its chair taken meanwhile by another replica: planned greedily.
     planned = plan_candidates(**planning, exclude=exclude)  # type: ignore[arg-type]
     if planned and planned[0].attendance_mode == "virtual":
@@ -149,7 +153,7 @@ async def hold_candidates(conference: Conference, now: datetime, preferred: str 
 async def plan_again(conference: Conference, now: datetime, preferred: str | None, s: Scheduling) -> None:
     """Plan a scheduled conference again from now (its chair session is let go; rooms book the new time)."""
     conference.plan_again()
-    await s.chairs.release(conference.id)
+    await s.chairs.release(conference.id, conference.chair_sessions())
     candidates, late_reason = await hold_candidates(conference, now, preferred, s)
     conference.offer(candidates, late_reason, now, s.council)
 
@@ -178,7 +182,8 @@ async def room_booked(booked: RoomBooked, s: Scheduling) -> None:
         log.warning("booked_slot_not_offered", conference_id=conference.id)
         return
     now = s.clock.now()
-    if not await s.chairs.book(conference.id, chosen.chair_id, chosen.session, booked.room_id):
+    if not await s.chairs.book(conference.id, chosen.chair_id, chosen.session, booked.room_id,
+                               others=conference.chair_sessions()):
         # The hold ran out before the room came back: the session is booked again if nobody took it meanwhile.
         if await s.chairs.hold(conference.id, [chosen], now, booked=True):
             log.warning("expired_chair_hold_reclaimed", conference_id=conference.id)
@@ -194,7 +199,7 @@ async def room_unavailable(unavailable: RoomUnavailable, s: Scheduling) -> None:
         return
     now = s.clock.now()
     if conference.status == ConferenceStatus.MOVING:
-        await s.chairs.release_holds(conference.id)
+        await s.chairs.release_holds(conference.id, [f"{c.chair_id}|{c.session}" for c in conference.candidates])
         conference.move_not_possible(now)
         if not await s.chairs.hold(conference.id, [conference.here_and_now()], now, booked=True):
             # Its old session went to another conference (the planner moved it to make room): planned again.
@@ -205,6 +210,8 @@ async def room_unavailable(unavailable: RoomUnavailable, s: Scheduling) -> None:
     offered = conference.offered()
     candidates: list[Candidate] = []
     late_reason = conference.late_reason
+    # None of the candidates offered had a room: their chairs are let go before the next ones are held.
+    await s.chairs.release_holds(conference.id, [f"{c.chair_id}|{c.session}" for c in conference.candidates])
     if conference.room_attempts < ROOM_ATTEMPTS:
         candidates, late_reason = await hold_candidates(conference, now, conference.chair_id, s, exclude=offered)
     if (late_reason or not candidates) and any(day <= conference.statutory_deadline for day, _ in offered):
@@ -214,7 +221,10 @@ async def room_unavailable(unavailable: RoomUnavailable, s: Scheduling) -> None:
 
 
 async def expire_chair_holds(s: Scheduling) -> None:
-    await s.chairs.expire_holds(s.clock.now())
+    """Holds not confirmed in time go; so do the sessions of days gone by."""
+    now = s.clock.now()
+    await s.chairs.expire_holds(now)
+    await s.chairs.forget_before(s.council.local_date(now))
 
 
 # From the case-management system ---------------------------------------------------------------
@@ -267,7 +277,7 @@ async def cancel_upcoming(case_id: str, conference_id: str | None, reason: str, 
             continue
         conference.cancel(reason, s.clock.now(), cause)
         await s.conferences.save(conference)
-        await s.chairs.release(conference.id)
+        await s.chairs.release(conference.id, conference.chair_sessions())
 
 
 async def case_details_changed(change: CaseDetailsChanged, envelope_id: str, s: Scheduling) -> None:

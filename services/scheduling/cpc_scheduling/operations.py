@@ -68,7 +68,7 @@ async def reschedule(conference_id: str, starts_at: datetime, reason: str | None
                     reason=reason)
     conference.late_reason = (conference.late_reason or "rescheduled_by_chair") if day > deadline else None
     if mode == "virtual":
-        await s.chairs.book(conference_id, chair.id, candidate.session)
+        await s.chairs.book(conference_id, chair.id, candidate.session, others=conference.chair_sessions())
         conference.schedule(candidate, office_id=None, room_id=None, booking_id=None, now=now, council=s.council)
     else:
         conference.candidates = [candidate]
@@ -97,7 +97,7 @@ async def informal_review(conference_id: str, held_on: date, next_review_by: dat
         raise Refused(422, "held_on is in the future")
     conference.informal_review_held(held_on, by.subject, now)
     await s.conferences.save(conference)
-    await s.chairs.release(conference_id)
+    await s.chairs.release(conference_id, conference.chair_sessions())
     planned = await plan(NewConference(
         request_id=f"{conference_id}/after-informal-review", case_id=conference.case_id,
         timescale=Timescale(kind="review", basis_date=held_on, previous_kind="review"),

@@ -128,7 +128,7 @@ async def _move(conference: Conference, to: Placement, now: datetime, s: Schedul
     the new one held; in person, a room is asked for the new time (ConferenceRescheduled when it is booked; if none
     is, the conference is planned again); virtual, it is rescheduled at once."""
     chosen = _candidate(to, conference, s)
-    await s.chairs.release(conference.id)
+    await s.chairs.release(conference.id, conference.chair_sessions())
     virtual = chosen.attendance_mode == "virtual"
     if not await s.chairs.hold(conference.id, [chosen], now, booked=virtual):
         log.warning("planner_move_session_taken", conference_id=conference.id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -81,20 +82,23 @@ class InMemoryChairSessions:
                 ours.append(c)
         return ours
 
-    async def book(self, conference_id: str, chair_id: str, session: str, room_id: str | None = None) -> bool:
+    async def book(self, conference_id: str, chair_id: str, session: str, room_id: str | None = None,
+                   others: Iterable[str] = ()) -> bool:
         key = f"{chair_id}|{session}"
         booked = self.sessions.get(key, {}).get("conference_id") == conference_id
         if booked:
             self.sessions[key].update(state="booked", room_id=room_id)
-        self.sessions = {k: v for k, v in self.sessions.items() if v["conference_id"] != conference_id or k == key}
+        await self.release(conference_id, [other for other in others if other != key])
         return booked
 
-    async def release_holds(self, conference_id: str) -> None:
+    async def release_holds(self, conference_id: str, sessions: Iterable[str]) -> None:
+        named = set(sessions)
         self.sessions = {k: v for k, v in self.sessions.items()
-                         if not (v["conference_id"] == conference_id and v["state"] == "held")}
+                         if not (k in named and v["conference_id"] == conference_id and v["state"] == "held")}
 
-    async def release(self, conference_id: str) -> None:
-        self.sessions = {k: v for k, v in self.sessions.items() if v["conference_id"] != conference_id}
+    async def release(self, conference_id: str, sessions: Iterable[str]) -> None:
+        named = set(sessions)
+        self.sessions = {k: v for k, v in self.sessions.items() if not (k in named and v["conference_id"] == conference_id)}
 
     def of(self, conference_id: str) -> list[dict[str, Any]]:
         return [v for v in self.sessions.values() if v["conference_id"] == conference_id]
@@ -338,7 +342,7 @@ async def test_a_review_the_planner_moved_whose_room_is_refused_is_planned_again
     # The planner moves it: its session goes to another conference, a room is asked for a later time.
     later = Candidate(chosen.starts_at + timedelta(days=7), chosen.ends_at + timedelta(days=7), chosen.chair_id,
                       f"{(chosen.day + timedelta(days=7)).isoformat()}|{chosen.session.split('|')[1]}", "in_person")
-    await s.chairs.release(scheduled.id)
+    await s.chairs.release(scheduled.id, scheduled.chair_sessions())
     await s.chairs.hold("CPC-OTHER", [chosen], NOW, booked=True)
     await s.chairs.hold(scheduled.id, [later], NOW)
     scheduled.candidates = [later]

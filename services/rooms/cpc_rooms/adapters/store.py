@@ -16,6 +16,8 @@ from pymongo.errors import BulkWriteError
 
 BOOKINGS = "bookings"
 ROOM_SLOTS = "room_slots"
+CONFERENCE_BOOKINGS = "conference_bookings"
+READ_AT_ONCE = 400  # slot ids in one read by `_id`
 QUARTER = timedelta(minutes=15)
 
 
@@ -39,15 +41,38 @@ def slot_key(room_id: str, quarter: datetime) -> str:
 
 
 class RoomSlots:
-    """The room diary: one document per room and quarter hour claimed."""
+    """The room diary: one document per room and quarter hour claimed; and, per conference, the bookings that
+    claimed rooms for it (one document each, read by `_id`: FerretDB reads whole collections for other queries)."""
 
     def __init__(self, db: AsyncDatabase) -> None:
         self.slots = db[ROOM_SLOTS]
+        self.conferences = db[CONFERENCE_BOOKINGS]
+        self._forgotten_before: datetime | None = None
 
-    async def taken(self, first: datetime, last: datetime) -> dict[str, str]:
-        """Who holds each room quarter hour claimed between `first` and `last` (one read, to skip what is taken)."""
-        return {doc["_id"]: doc["booking_id"] async for doc in self.slots.find(
-            {"at": {"$gte": first.astimezone(UTC), "$lt": last}}, {"booking_id": 1})}
+    async def taken(self, keys: list[str]) -> dict[str, str]:
+        """Who holds each of these room quarter hours (`slot_key`) that is claimed, read by `_id`."""
+        holders: dict[str, str] = {}
+        for start in range(0, len(keys), READ_AT_ONCE):
+            async for doc in self.slots.find({"_id": {"$in": keys[start:start + READ_AT_ONCE]}}, {"booking_id": 1}):
+                holders[doc["_id"]] = doc["booking_id"]
+        return holders
+
+    async def forget_before(self, instant: datetime) -> int:
+        """Quarter hours gone by: no request reads them. Once per `instant` (it reads the whole collection)."""
+        if self._forgotten_before is not None and instant <= self._forgotten_before:
+            return 0
+        forgotten = (await self.slots.delete_many({"at": {"$lt": instant.astimezone(UTC)}})).deleted_count
+        self._forgotten_before = instant
+        return forgotten
+
+    async def list_booking(self, conference_id: str, booking_id: str) -> None:
+        """Listed before the booking is written: a crash between leaves a listed id with no booking, which readers
+        skip."""
+        await self.conferences.update_one({"_id": conference_id}, {"$addToSet": {"booking_ids": booking_id}}, upsert=True)
+
+    async def bookings_of(self, conference_id: str) -> list[str]:
+        listed = await self.conferences.find_one({"_id": conference_id}, {"booking_ids": 1})
+        return list((listed or {}).get("booking_ids", []))
 
     async def claim(self, room_id: str, starts_at: datetime, ends_at: datetime, booking_id: str) -> bool:
         """Claim the room for the period, all or nothing. True if the booking holds it now."""

@@ -7,7 +7,10 @@ candidate slot, then booked when the room is; holds not confirmed expire.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from time import monotonic
 from typing import Any
 
 from cpc_shared.repository import DocumentStore
@@ -63,21 +66,69 @@ class CaseIndex:
         return list((case or {}).get("conference_ids", []))
 
 
+@dataclass(frozen=True)
+class KnownSession:
+    """A chair's session as this process last knew it."""
+
+    chair_id: str
+    day: date
+    at: time
+    conference_id: str
+    state: str  # "held" or "booked"
+    room_id: str | None = None
+    until: datetime | None = None  # a hold's expiry
+
+    @classmethod
+    def of(cls, doc: dict[str, Any]) -> KnownSession:
+        return cls(doc["chair_id"], date.fromisoformat(doc["day"]), time.fromisoformat(doc["at"]),
+                   doc["conference_id"], doc.get("state", "booked"), doc.get("room_id"), doc.get("until"))
+
+
 class ChairSessions:
-    def __init__(self, store: DocumentStore) -> None:
+    """Chairs' sessions and absences. The store decides who holds a session (a hold is an insert of its `_id`);
+    planning reads the diary for every conference, from a copy this process keeps: read whole at most every
+    `refresh_seconds` (what other replicas wrote shows then; until then a session they took is found taken when
+    held), with this process's own writes applied as it makes them. FerretDB reads the whole collection for a
+    range, which was most of a request's time under load."""
+
+    def __init__(self, store: DocumentStore, refresh_seconds: float = 15.0) -> None:
         self._store = store
         self._sessions = store.db[CHAIR_SESSIONS]
         self._absences = store.db[CHAIR_ABSENCES]
+        self._forgotten_before: date | None = None
+        self._refresh_seconds = refresh_seconds
+        self._known: dict[str, KnownSession] = {}
+        self._absent: list[dict[str, Any]] = []
+        self._read_at: float | None = None
+        self._written_while_reading: list[tuple[str, KnownSession | None]] | None = None
+
+    async def _sessions_now(self) -> dict[str, KnownSession]:
+        if self._read_at is not None and monotonic() - self._read_at < self._refresh_seconds:
+            return self._known
+        began, self._written_while_reading = monotonic(), []
+        try:
+            known = {doc["_id"]: KnownSession.of(doc) async for doc in self._sessions.find({})}
+            absent = await self._absences.find({}).to_list()
+            for key, session in self._written_while_reading:  # this process's writes meanwhile: newer than the read
+                _apply(known, key, session)
+        finally:
+            self._written_while_reading = None
+        self._known, self._absent, self._read_at = known, absent, began
+        return self._known
+
+    def _learn(self, key: str, session: KnownSession | None) -> None:
+        _apply(self._known, key, session)
+        if self._written_while_reading is not None:
+            self._written_while_reading.append((key, session))
 
     async def diary(self, first: date, last: date) -> ChairDiary:
         diary = ChairDiary()
-        async for doc in self._sessions.find({"day": {"$gte": first.isoformat(), "$lte": last.isoformat()}},
-                                             {"chair_id": 1, "day": 1, "at": 1, "room_id": 1}):
-            day, at = date.fromisoformat(doc["day"]), time.fromisoformat(doc["at"])
-            diary.take(doc["chair_id"], day, at)
-            if doc.get("room_id"):
-                diary.rooms.add((doc["room_id"], day, at))
-        for absence in await self.absences(first, last):
+        for session in (await self._sessions_now()).values():
+            if first <= session.day <= last:
+                diary.take(session.chair_id, session.day, session.at)
+                if session.room_id:
+                    diary.rooms.add((session.room_id, session.day, session.at))
+        for absence in _overlapping(self._absent, first, last):
             day = max(first, date.fromisoformat(absence["first_day"]))
             while day <= min(last, date.fromisoformat(absence["last_day"])):
                 diary.away.add((absence["chair_id"], day))
@@ -94,12 +145,13 @@ class ChairSessions:
             await self._absences.insert_one(absence)
         except DuplicateKeyError:
             pass
+        self._read_at = None  # the next diary reads the store again
         return absence
 
     async def absences(self, first: date, last: date, chair_id: str | None = None) -> list[dict[str, Any]]:
-        """Absences that overlap `first`..`last` (a small collection: read whole)."""
-        return [a async for a in self._absences.find({} if chair_id is None else {"chair_id": chair_id})
-                if a["first_day"] <= last.isoformat() and a["last_day"] >= first.isoformat()]
+        """Absences that overlap `first`..`last`, from the store (a small collection: read whole)."""
+        return _overlapping(await self._absences.find({} if chair_id is None else {"chair_id": chair_id}).to_list(),
+                            first, last)
 
     async def is_away(self, chair_id: str, day: date) -> bool:
         return bool(await self.absences(day, day, chair_id))
@@ -107,15 +159,18 @@ class ChairSessions:
     async def move(self, conference_id: str, old: str | None, new_chair_id: str, session: str) -> bool:
         """Book another chair's session for a conference, then free the old one; False if that session is taken."""
         day, at = session.split("|")
+        doc = {"_id": f"{new_chair_id}|{session}", "chair_id": new_chair_id, "day": day, "at": at,
+               "conference_id": conference_id, "state": "booked"}
         try:
-            await self._sessions.insert_one({"_id": f"{new_chair_id}|{session}", "chair_id": new_chair_id, "day": day,
-                                             "at": at, "conference_id": conference_id, "state": "booked"})
+            await self._sessions.insert_one(doc)
+            self._learn(doc["_id"], KnownSession.of(doc))
         except DuplicateKeyError:
-            holder = await self._sessions.find_one({"_id": f"{new_chair_id}|{session}"}, {"conference_id": 1})
+            holder = await self._sessions.find_one({"_id": doc["_id"]})
+            self._learn(doc["_id"], KnownSession.of(holder) if holder else None)
             if not holder or holder["conference_id"] != conference_id:
                 return False
         if old:
-            await self._sessions.delete_one({"_id": old, "conference_id": conference_id})
+            await self._let_go(conference_id, [old], {})
         return True
 
     async def hold(self, conference_id: str, candidates: list[Candidate], now: datetime, *, booked: bool = False
@@ -125,36 +180,78 @@ class ChairSessions:
         for candidate in candidates:
             day, at = candidate.session.split("|")
             key = f"{candidate.chair_id}|{candidate.session}"
+            doc = {"_id": key, "chair_id": candidate.chair_id, "day": day, "at": at, "conference_id": conference_id,
+                   "state": "booked" if booked else "held", "until": now + HOLD_FOR}
             try:
-                await self._sessions.insert_one({
-                    "_id": key, "chair_id": candidate.chair_id, "day": day, "at": at, "conference_id": conference_id,
-                    "state": "booked" if booked else "held", "until": now + HOLD_FOR,
-                })
+                await self._sessions.insert_one(doc)
+                self._learn(key, KnownSession.of(doc))
                 ours.append(candidate)
             except DuplicateKeyError:
-                holder = await self._sessions.find_one({"_id": key}, {"conference_id": 1})
+                holder = await self._sessions.find_one({"_id": key})
+                self._learn(key, KnownSession.of(holder) if holder else None)
                 if holder and holder["conference_id"] == conference_id:
                     ours.append(candidate)  # ours already: a retry after a crash
         return ours
 
-    async def book(self, conference_id: str, chair_id: str, session: str, room_id: str | None = None) -> bool:
-        """Turn this conference's hold into its booking (with the room booked for it); its other holds (and any
-        earlier booking) go."""
+    async def book(self, conference_id: str, chair_id: str, session: str, room_id: str | None = None,
+                   others: Iterable[str] = ()) -> bool:
+        """Turn this conference's hold into its booking (with the room booked for it); its `others` sessions ("<chair>|
+        <day>|<HH:MM>": the rest of its holds, its earlier booking) go, where they are still its own."""
         key = f"{chair_id}|{session}"
         booked = await self._store.update_if(CHAIR_SESSIONS, key, {"conference_id": conference_id},
                                              {"$set": {"state": "booked", "room_id": room_id}, "$unset": {"until": ""}})
-        await self._sessions.delete_many({"conference_id": conference_id, "_id": {"$ne": key}})
+        if booked:
+            day, at = session.split("|")
+            self._learn(key, KnownSession(chair_id, date.fromisoformat(day), time.fromisoformat(at), conference_id,
+                                          "booked", room_id))
+        await self._let_go(conference_id, [other for other in others if other != key], {})
         return booked
 
-    async def release_holds(self, conference_id: str) -> None:
-        await self._sessions.delete_many({"conference_id": conference_id, "state": "held"})
+    async def release_holds(self, conference_id: str, sessions: Iterable[str]) -> None:
+        """Let go of those of `sessions` this conference holds but has not booked."""
+        await self._let_go(conference_id, sessions, {"state": "held"})
 
-    async def release(self, conference_id: str) -> None:
-        await self._sessions.delete_many({"conference_id": conference_id})
+    async def release(self, conference_id: str, sessions: Iterable[str]) -> None:
+        """Let go of those of `sessions` this conference holds or has booked."""
+        await self._let_go(conference_id, sessions, {})
+
+    async def _let_go(self, conference_id: str, sessions: Iterable[str], expect: dict[str, Any]) -> None:
+        # By `_id`, one at a time, never by conference: a query on another field reads the whole collection on
+        # FerretDB. A hold a crash left unlisted expires (expire_holds).
+        for key in dict.fromkeys(sessions):
+            deleted = await self._store.delete_if(CHAIR_SESSIONS, key, {"conference_id": conference_id, **expect})
+            known = self._known.get(key)
+            if deleted or (known and known.conference_id == conference_id and not expect):
+                self._learn(key, None)  # gone, or not this conference's after all (the next read says whose)
 
     async def expire_holds(self, now: datetime) -> int:
         result = await self._sessions.delete_many({"state": "held", "until": {"$lt": now}})
+        for key, session in list(self._known.items()):
+            if session.state == "held" and session.until is not None and session.until < now:
+                self._learn(key, None)
         return result.deleted_count
+
+    async def forget_before(self, day: date) -> int:
+        """Sessions of days gone: no plan reads them, and every read of the whole collection would. Once a day."""
+        if self._forgotten_before is not None and day <= self._forgotten_before:
+            return 0
+        result = await self._sessions.delete_many({"day": {"$lt": day.isoformat()}})
+        self._forgotten_before = day
+        for key, session in list(self._known.items()):
+            if session.day < day:
+                self._learn(key, None)
+        return result.deleted_count
+
+
+def _apply(known: dict[str, KnownSession], key: str, session: KnownSession | None) -> None:
+    if session is None:
+        known.pop(key, None)
+    else:
+        known[key] = session
+
+
+def _overlapping(absences: list[dict[str, Any]], first: date, last: date) -> list[dict[str, Any]]:
+    return [a for a in absences if a["first_day"] <= last.isoformat() and a["last_day"] >= first.isoformat()]
 
 
 class Arrivals:

@@ -284,6 +284,13 @@ class Conference(Aggregate):
         self.room_request_id = room_request.room_request_id
         self.record(room_request, at=now, cause=room_request.room_request_id)
 
+    def chair_sessions(self) -> list[str]:
+        """The chairs' sessions ("<chair>|<day>|<HH:MM>") this conference may hold: its candidates' and its own."""
+        sessions = [f"{c.chair_id}|{c.session}" for c in self.candidates]
+        if self.chair_id and self.chair_session:
+            sessions.append(f"{self.chair_id}|{self.chair_session}")
+        return list(dict.fromkeys(sessions))
+
     def here_and_now(self) -> Candidate:
         """Its current time, chair and mode, as a candidate (a move keeps them)."""
         assert self.starts_at and self.ends_at and self.chair_id and self.chair_session and self.attendance_mode
