@@ -75,11 +75,16 @@ async def _hold(request: RoomRequested, offices: list[Office], rooms: Rooms, now
     booking_id, zone, deadline = Booking.id_for(request), rooms.zone, request.statutory_deadline
     in_time = [s for s in request.candidates if deadline is None or s.starts_at.astimezone(zone).date() <= deadline]
     late = [s for s in request.candidates if s not in in_time]
-    looked_at = {slot_key(room.id, q) for slot in request.candidates for office in offices
-                 for room in usable_rooms(office, request, slot, zone) for q in quarters(slot.starts_at, slot.ends_at)}
-    taken = await rooms.diary.taken(sorted(looked_at))
+    taken: dict[str, str] = {}
+    looked_at: set[str] = set()
     for group in (in_time, late):
         for office in offices:
+            # The office's rooms at these times, read by id when first wanted: most requests end at the first.
+            keys = {slot_key(room.id, q) for slot in group for room in usable_rooms(office, request, slot, zone)
+                    for q in quarters(slot.starts_at, slot.ends_at)} - looked_at
+            if keys:
+                taken.update(await rooms.diary.taken(sorted(keys)))
+                looked_at |= keys
             for slot in group:
                 for room in usable_rooms(office, request, slot, zone):
                     if any(taken.get(slot_key(room.id, q), booking_id) != booking_id
