@@ -3,6 +3,7 @@ session is still free, and never taken from a conference that claimed it meanwhi
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
@@ -95,5 +96,8 @@ async def test_the_diary_kept_in_the_process_learns_its_own_writes_at_once_and_a
         fresh = ChairSessions(DocumentStore(db, "ferretdb1"), refresh_seconds=0)  # reads the store every time
         assert await other_replica.book("CPC-B", second.chair_id, second.session, "ROOM-1")
         assert (await fresh.diary(day, day)).rooms == {("ROOM-1", day, second.starts_at.time())}
+        # Two consumers plan side by side: reads of the store overlap and each diary is whole.
+        diaries = await asyncio.gather(*(fresh.diary(day, day) for _ in range(4)))
+        assert all(d.rooms == {("ROOM-1", day, second.starts_at.time())} for d in diaries)
     finally:
         await client.close()

@@ -7,6 +7,7 @@ candidate slot, then booked when the room is; holds not confirmed expire.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -101,20 +102,27 @@ class ChairSessions:
         self._absent: list[dict[str, Any]] = []
         self._read_at: float | None = None
         self._written_while_reading: list[tuple[str, KnownSession | None]] | None = None
+        self._reading = asyncio.Lock()
 
     async def _sessions_now(self) -> dict[str, KnownSession]:
-        if self._read_at is not None and monotonic() - self._read_at < self._refresh_seconds:
+        if self._fresh():
             return self._known
-        began, self._written_while_reading = monotonic(), []
-        try:
-            known = {doc["_id"]: KnownSession.of(doc) async for doc in self._sessions.find({})}
-            absent = await self._absences.find({}).to_list()
-            for key, session in self._written_while_reading:  # this process's writes meanwhile: newer than the read
-                _apply(known, key, session)
-        finally:
-            self._written_while_reading = None
-        self._known, self._absent, self._read_at = known, absent, began
-        return self._known
+        async with self._reading:  # one read at a time (the consumers of two topics plan side by side)
+            if self._fresh():
+                return self._known
+            began, self._written_while_reading = monotonic(), []
+            try:
+                known = {doc["_id"]: KnownSession.of(doc) async for doc in self._sessions.find({})}
+                absent = await self._absences.find({}).to_list()
+                for key, session in self._written_while_reading:  # this process's writes meanwhile: newer
+                    _apply(known, key, session)
+            finally:
+                self._written_while_reading = None
+            self._known, self._absent, self._read_at = known, absent, began
+            return self._known
+
+    def _fresh(self) -> bool:
+        return self._read_at is not None and monotonic() - self._read_at < self._refresh_seconds
 
     def _learn(self, key: str, session: KnownSession | None) -> None:
         _apply(self._known, key, session)
