@@ -71,20 +71,29 @@ async def measure(endpoints: infra.Endpoints, label: str, requests: int, rate: f
         published = time.time() - began
 
         def answered() -> int:
-            ids = {s.data.get("request_id") for s in watcher.of_type("cpc.ConferenceScheduled.v1")}
-            at_risk = {s.data["conference_id"] for s in watcher.of_type("cpc.ConferenceDeadlineAtRisk.v1")}
-            return len(ids & sent_at.keys()) + len(at_risk)
+            scheduled, unplaced = _answers(made, watcher)
+            return len(scheduled) + len(unplaced)
 
         await watcher.until(lambda: answered() >= requests, settle_for)
         await watcher.until(lambda: False, 5)  # the last invitations
         return _figures(label, made, sent_at, watcher, published)
 
 
+def _answers(made: list[dict[str, Any]], watcher: Watcher) -> tuple[dict[str, Any], set[str]]:
+    """This phase's requests answered: ConferenceScheduled by request id, and the cases of those the planner could
+    not place (ConferenceDeadlineAtRisk, never scheduled). A late conference is told at risk as it is scheduled:
+    it counts once, as scheduled."""
+    requests = {request["request_id"]: request["case_id"] for request in made}
+    scheduled = {s.data["request_id"]: s for s in watcher.of_type("cpc.ConferenceScheduled.v1")
+                 if s.data.get("request_id") in requests}
+    at_risk = {s.data["case_id"] for s in watcher.of_type("cpc.ConferenceDeadlineAtRisk.v1")}
+    return scheduled, (at_risk & set(requests.values())) - {requests[r] for r in scheduled}
+
+
 def _figures(label: str, made: list[dict[str, Any]], sent_at: dict[str, float], watcher: Watcher,
              published: float) -> Latencies:
     result = Latencies(label, len(made), published)
-    scheduled = {s.data["request_id"]: s for s in watcher.of_type("cpc.ConferenceScheduled.v1")}
-    at_risk = {s.data["conference_id"] for s in watcher.of_type("cpc.ConferenceDeadlineAtRisk.v1")}
+    scheduled, unplaced = _answers(made, watcher)
     first_invitation: dict[tuple[str, str], float] = {}
     for seen in watcher.of_type("cpc.NotificationSent.v1", purpose="invitation"):
         key = (seen.data["conference_id"], seen.data["recipient_id"])
@@ -102,7 +111,7 @@ def _figures(label: str, made: list[dict[str, Any]], sent_at: dict[str, float], 
         invited = first_invitation.get((answer.data["conference_id"], parent))
         if invited is not None:
             result.invited.append(invited - start)
-    result.unplaced = len(at_risk - {s.data["conference_id"] for s in scheduled.values()})
+    result.unplaced = len(unplaced)
     result.unanswered -= min(result.unanswered, result.unplaced)
     if last_answer:
         result.seconds = last_answer - min(sent_at.values())
