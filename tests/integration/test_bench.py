@@ -41,7 +41,8 @@ def test_latency_counts_each_request_from_its_sending_to_its_answer():
     from cpc_stack.latency import _figures
     from cpc_stack.observe import Seen
 
-    made = [{"request_id": f"R{n}", "participants": [{"participant_id": f"P{n}", "role": "parent"}]} for n in range(3)]
+    made = [{"request_id": f"R{n}", "case_id": f"K{n}", "participants": [{"participant_id": f"P{n}", "role": "parent"}]}
+            for n in range(3)]
     sent_at = {"R0": 100.0, "R1": 101.0, "R2": 102.0}
 
     def seen(event_type: str, at: float, **data) -> Seen:
@@ -49,7 +50,7 @@ def test_latency_counts_each_request_from_its_sending_to_its_answer():
 
     events = [seen("cpc.ConferenceScheduled.v1", 100.5, request_id="R0", conference_id="C0"),
               seen("cpc.ConferenceScheduled.v1", 103.0, request_id="R1", conference_id="C1"),
-              seen("cpc.ConferenceDeadlineAtRisk.v1", 104.0, conference_id="C2"),
+              seen("cpc.ConferenceDeadlineAtRisk.v1", 104.0, conference_id="C2", case_id="K2"),
               seen("cpc.NotificationSent.v1", 102.0, conference_id="C0", recipient_id="P0", purpose="invitation"),
               seen("cpc.NotificationSent.v1", 109.0, conference_id="C0", recipient_id="P0", purpose="invitation")]
     watcher = SimpleNamespace(of_type=lambda t, **f: [e for e in events if e.type == t
@@ -76,3 +77,29 @@ def test_peak_resident_memory_is_read_from_the_running_process():
     finally:
         processes.stop(name, timeout=5)
     assert services.peak_resident_mb([name]) == {}
+
+
+def test_a_late_conference_counts_once_as_scheduled_and_an_unplaced_one_apart():
+    """ConferenceDeadlineAtRisk goes out with a late conference's ConferenceScheduled: counting both ended the
+    latency phase before every request was answered."""
+    from types import SimpleNamespace
+
+    from cpc_stack.latency import _answers
+    from cpc_stack.observe import Seen
+
+    made = [{"request_id": f"R{n}", "case_id": f"C{n}"} for n in range(3)]
+
+    def event(event_type: str, **data: str) -> Seen:
+        return Seen("cpc.conferences", event_type, None, {}, data, 0)
+
+    events = [event("cpc.ConferenceScheduled.v1", request_id="R0", conference_id="K0", case_id="C0"),
+              event("cpc.ConferenceScheduled.v1", request_id="R1", conference_id="K1", case_id="C1"),
+              event("cpc.ConferenceDeadlineAtRisk.v1", conference_id="K1", case_id="C1"),  # late, and scheduled
+              event("cpc.ConferenceDeadlineAtRisk.v1", conference_id="K9", case_id="C9"),  # another phase's
+              event("cpc.ConferenceScheduled.v1", request_id="R9", conference_id="K9", case_id="C9")]
+    watcher = SimpleNamespace(of_type=lambda t: [e for e in events if e.type == t])
+    scheduled, unplaced = _answers(made, watcher)  # type: ignore[arg-type]
+    assert set(scheduled) == {"R0", "R1"} and unplaced == set()
+    events.append(event("cpc.ConferenceDeadlineAtRisk.v1", conference_id="K2", case_id="C2"))  # never placed
+    scheduled, unplaced = _answers(made, watcher)  # type: ignore[arg-type]
+    assert set(scheduled) == {"R0", "R1"} and unplaced == {"C2"}
