@@ -8,6 +8,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from cpc_shared.contracts import Topics
+from cpc_shared.progress import partitions_of
 
 REPLAYER_GROUP = "cpc-dlq-replay"
 
@@ -16,14 +17,13 @@ async def waiting(client_options: dict[str, Any], topics: tuple[str, ...] = Topi
     """Per topic, the dead letters on its `.dlq` twin not yet replayed: end offset less the replayer's committed
     offset (less the first offset kept, if it never replayed), summed over partitions. A topic with no dead-letter
     twin yet counts 0."""
+    twins = await partitions_of(client_options, [Topics.dead_letter(topic) for topic in topics])
     consumer = AIOKafkaConsumer(group_id=REPLAYER_GROUP, enable_auto_commit=False, **client_options)
     await consumer.start()
     try:
         counts = {}
-        await consumer.topics()  # the cluster's metadata now: a twin may be new
         for topic in topics:
-            partitions = consumer.partitions_for_topic(Topics.dead_letter(topic)) or set()
-            tps = [TopicPartition(Topics.dead_letter(topic), p) for p in sorted(partitions)]
+            tps = [TopicPartition(Topics.dead_letter(topic), p) for p in twins[Topics.dead_letter(topic)]]
             if not tps:
                 counts[topic] = 0
                 continue

@@ -67,12 +67,17 @@ class Service:
         self._api: Any = None
         self._api_prefixes: tuple[str, ...] = ("/api",)
         self._background: list[Callable[[], Coroutine[Any, Any, None]]] = []
+        self._closing: list[Callable[[], Awaitable[None]]] = []
+
+    def group_for(self, topic: str) -> str:
+        """The consumer group this service reads `topic` in."""
+        return f"cpc-{self.name}.{topic}"
 
     def consume(self, topic: str, routes: dict[str, Route], *, dead_letter_invalid: bool = True) -> EventConsumer:
         return EventConsumer(
             self.broker,
             topic=topic,
-            group_id=f"cpc-{self.name}.{topic}",
+            group_id=self.group_for(topic),
             routes=routes,
             attempts=self.settings.retry_attempts,
             backoff=self.settings.retry_backoff_seconds,
@@ -90,6 +95,10 @@ class Service:
         """Declare topics whose offsets, and `group`'s committed offsets on them, this service reads beyond its own
         subscriptions (Describe in the chart's ACLs; tests/integration/test_chart.py checks them against this)."""
         self.offsets_read.append((group, tuple(topics)))
+
+    def on_close(self, job: Callable[[], Awaitable[None]]) -> None:
+        """Run `job` as the service stops (a client of its own to close)."""
+        self._closing.append(job)
 
     def route(self, path: str, handler: Any) -> None:
         self._http_routes.append((path, handler))
@@ -157,6 +166,8 @@ class Service:
             for task in tasks:
                 task.cancel()
             await self.relay.stop()
+            for job in self._closing:
+                await job()
 
         async def after_shutdown() -> None:
             await self.client.close()

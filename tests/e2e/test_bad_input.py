@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import uuid
@@ -69,3 +70,46 @@ async def test_malformed_events_are_dead_lettered_with_a_reason_and_the_valid_on
         assert dead.headers["dlq_consumer"].startswith("cpc-scheduling")
         # The reason never echoes what the family's record said.
         assert valid["participants"][0]["name"] not in dead.headers["dlq_reason"]
+
+
+async def test_an_outcome_for_a_conference_never_scheduled_is_dead_lettered_and_holds_no_partition(
+        running_services, watcher):
+    """A real case, a conference id it never had (mistyped, or hostile): scheduling dead-letters the outcome with
+    the reason; partners, which waits for a conference it has not read yet, sees that it has read every conference
+    scheduled before the outcome came, and moves on instead of holding the case's partition for minutes."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    request = casemgmt.conference_requested(random.randrange(100_000, 999_999))
+    await casemgmt.publish(running_services.kafka, [("casemgmt.ConferenceRequested.v1", request)])
+    assert await watcher.until(
+        lambda: bool(watcher.of_type("cpc.ConferenceScheduled.v1", request_id=request["request_id"])), timeout=60)
+    outcome = {"conference_id": "CPC-NEVERSCHEDULED", "case_id": request["case_id"], "held_on": "2026-11-20",
+               "outcome": "plan_started", "quorate": True}
+    headers, key, value = casemgmt.record("casemgmt.ConferenceOutcomeRecorded.v1", outcome, request["case_id"])
+    producer = AIOKafkaProducer(bootstrap_servers=running_services.kafka, acks="all")
+    await producer.start()
+    try:
+        sent = await producer.send_and_wait(Topics.CASEMGMT, value, key=key, headers=headers)
+    finally:
+        await producer.stop()
+
+    def dead_letter() -> list:
+        return [s for s in watcher.seen if s.topic == "casemgmt.events.dlq" and s.key == request["case_id"]]
+
+    assert await watcher.until(lambda: bool(dead_letter()), timeout=60)
+    assert "no conference CPC-NEVERSCHEDULED" in dead_letter()[0].headers["dlq_reason"]
+    partners = AIOKafkaConsumer(bootstrap_servers=running_services.kafka, group_id="cpc-partners.casemgmt.events",
+                                enable_auto_commit=False)
+    await partners.start()
+    try:
+        async def partners_past_it() -> bool:
+            done = await partners.committed(TopicPartition(Topics.CASEMGMT, sent.partition))
+            return done is not None and done > sent.offset
+
+        for _ in range(60):  # it gave up after 300 s before
+            if await partners_past_it():
+                break
+            await asyncio.sleep(1)
+        assert await partners_past_it()
+    finally:
+        await partners.stop()

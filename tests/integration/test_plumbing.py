@@ -318,3 +318,48 @@ async def test_a_record_whose_headers_are_not_utf8_is_dead_lettered_not_lost(sta
         await broker.stop()
     record = await first_dead_letter(stack.kafka, topic)
     assert record.key == b"CASE-1" and dict(record.headers)["dlq_reason"].startswith(b"invalid CloudEvents attributes")
+
+
+async def test_a_groups_progress_is_past_once_it_has_committed_what_the_topic_held_when_first_asked(stack):
+    from cpc_shared.progress import GroupProgress
+
+    topic, group = f"test.progress.{uuid.uuid4().hex[:8]}", f"test-{uuid.uuid4().hex[:8]}"
+    await new_topics(stack.kafka, topic)
+    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka, acks="all")
+    await producer.start()
+    member = AIOKafkaConsumer(bootstrap_servers=stack.kafka, group_id=group, enable_auto_commit=False)
+    await member.start()
+    progress = GroupProgress({"bootstrap_servers": stack.kafka}, topic, group)
+    partition = TopicPartition(topic, 0)
+    try:
+        for _ in range(2):
+            await producer.send_and_wait(topic, b"x", partition=0)
+        assert not await progress.read_past("outcome A")  # the group has read nothing
+        member.assign([partition])
+        await member.commit({partition: 1})
+        assert not await progress.read_past("outcome A")
+        await producer.send_and_wait(topic, b"x", partition=0)  # after A first asked: A does not wait for it
+        await member.commit({partition: 2})
+        assert await progress.read_past("outcome A")
+        assert not await progress.read_past("outcome B")  # B came after the third record
+    finally:
+        await progress.close()
+        await member.stop()
+        await producer.stop()
+
+
+async def test_dead_letters_waiting_are_counted_from_the_twin_topics_partitions(stack):
+    """The count the dashboard shows: a consumer that subscribes to nothing knew no topic's partitions, and every
+    count was 0."""
+    from cpc_shared.dead_letters import waiting
+
+    topic = f"test.waiting.{uuid.uuid4().hex[:8]}"
+    await new_topics(stack.kafka, f"{topic}.dlq")
+    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka, acks="all")
+    await producer.start()
+    try:
+        for _ in range(2):
+            await producer.send_and_wait(f"{topic}.dlq", b"a dead letter")
+    finally:
+        await producer.stop()
+    assert await waiting({"bootstrap_servers": stack.kafka}, (topic, f"{topic}.none")) == {topic: 2, f"{topic}.none": 0}

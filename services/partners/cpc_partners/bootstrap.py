@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from cpc_shared.broker import kafka_client_options
+from cpc_shared.contracts import Topics
+from cpc_shared.progress import GroupProgress
 from cpc_shared.repository import Repository
 from cpc_shared.service import Service
 from cpc_shared.settings import ProfiledSettings
@@ -24,11 +27,16 @@ def bootstrap(settings: ProfiledSettings) -> tuple[Service, Partners]:
         "report requests and outcomes, on the public partner.* topics.",
     )
     profile = settings.profile()
+    group = service.group_for(Topics.CONFERENCES)
+    conferences_read = GroupProgress(kafka_client_options(settings), Topics.CONFERENCES, group)
+    service.reads_offsets(group, [Topics.CONFERENCES])
+    service.on_close(conferences_read.close)
     partners = Partners(
         cases=Repository(service.store, Case, service.relay),
         conferences=Repository(service.store, Conference, service.relay),
         reports=Repository(service.store, Report, service.relay),
         council=Council(id=profile.council_id, name=profile.council),
         clock=service.clock,
+        conferences_read=conferences_read,
     )
     return service, partners

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from cpc_shared.clock import Clock
 from cpc_shared.consumer import NotYet
@@ -32,6 +33,10 @@ from cpc_partners.domain.projection import Case, Conference, Council, Report
 log = get_logger(__name__)
 
 
+class ConferencesRead(Protocol):
+    async def read_past(self, waiter: str) -> bool: ...
+
+
 @dataclass(frozen=True)
 class Partners:
     """What the handlers work with (wired by bootstrap.py; fakes in the service-layer tests)."""
@@ -41,6 +46,9 @@ class Partners:
     reports: Repository[Report]
     council: Council
     clock: Clock
+    # Whether this service has read every conference scheduled before an outcome came (None: wait until the
+    # consumer's own limit, as for any event that waits for another).
+    conferences_read: ConferencesRead | None = None
 
 
 async def requested(request: ConferenceRequested, partners: Partners) -> None:
@@ -63,6 +71,12 @@ async def outcome_recorded(outcome: ConferenceOutcomeRecorded, partners: Partner
         return
     conference = await partners.conferences.get(outcome.conference_id)
     if conference is None:
+        if partners.conferences_read is not None and \
+                await partners.conferences_read.read_past(f"{outcome.case_id}|{outcome.conference_id}"):
+            # Every conference scheduled before this outcome came has been read here, and it was not among them:
+            # a conference unknown for good. Scheduling dead-letters the outcome with the reason.
+            log.warning("outcome_for_unknown_conference", conference_id=outcome.conference_id)
+            return
         raise NotYet(f"conference {outcome.conference_id} not yet scheduled here")
     now = partners.clock.now()
     if conference.decided(outcome, now):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -165,6 +166,30 @@ async def test_an_outcome_waits_for_its_conference(partners: Partners) -> None:
     await handlers.requested(request(), partners)
     with pytest.raises(NotYet):
         await handlers.outcome_recorded(outcome("plan_started"), partners)
+
+
+class ConferencesRead:
+    """Whether every conference scheduled before the outcome came has been read here (the group's offsets)."""
+
+    def __init__(self, read_past: bool) -> None:
+        self.past, self.asked = read_past, []
+
+    async def read_past(self, waiter: str) -> bool:
+        self.asked.append(waiter)
+        return self.past
+
+
+async def test_an_outcome_for_a_conference_of_a_known_case_waits_only_while_conferences_are_still_to_read(
+        partners: Partners) -> None:
+    await handlers.requested(request(), partners)
+    behind = dataclasses.replace(partners, conferences_read=ConferencesRead(False))
+    with pytest.raises(NotYet):
+        await handlers.outcome_recorded(outcome("plan_started", "CPC-TYPO"), behind)
+    caught_up = dataclasses.replace(partners, conferences_read=ConferencesRead(True))
+    before = len(published(partners))
+    await handlers.outcome_recorded(outcome("plan_started", "CPC-TYPO"), caught_up)  # unknown for good: passed over
+    assert len(published(partners)) == before
+    assert caught_up.conferences_read.asked == ["CASE-1|CPC-TYPO"]  # type: ignore[union-attr]
 
 
 async def test_an_outcome_for_a_case_never_requested_is_passed_over_without_waiting(partners: Partners) -> None:
