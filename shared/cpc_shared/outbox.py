@@ -160,23 +160,32 @@ class OutboxRelay:
         return published
 
     async def _publish_handed(self) -> int:
-        """Publish the entries writers handed over, in order per document, and pull each document's in one update.
-        What a fault leaves is handed back, before anything handed over since (published ones go out once)."""
+        """Publish the entries writers handed over, in order per document; then pull them, one update per
+        collection for all its documents (by `_id`, each under its document's lock). What a fault leaves is handed
+        back, before anything handed over since (those published already go out once)."""
         handed, self._handed = self._handed, {}
         published = 0
-        waiting = list(handed)
         try:
-            while waiting:
-                name, document_id = waiting[0]
-                entries = handed[(name, document_id)]
+            for entries in handed.values():
                 async with self._publishing:
                     for entry in entries:
                         published += await self._publish_once(entry)
-                async with self._locked(name, document_id):
-                    await self._db[name].update_one({"_id": document_id}, {"$pullAll": {"outbox": entries}})
-                waiting.pop(0)
+            by_collection: dict[str, list[Hashable]] = {}
+            for name, document_id in handed:
+                by_collection.setdefault(name, []).append(document_id)
+            for name, all_ids in by_collection.items():
+                for start in range(0, len(all_ids), PULL_BATCH):
+                    document_ids = all_ids[start:start + PULL_BATCH]
+                    entries = [entry for document_id in document_ids for entry in handed[(name, document_id)]]
+                    async with contextlib.AsyncExitStack() as turns:
+                        for document_id in sorted(document_ids, key=repr):  # one order: no two wait on each other
+                            await turns.enter_async_context(self._locked(name, document_id))
+                        await self._db[name].update_many({"_id": {"$in": document_ids}},
+                                                         {"$pullAll": {"outbox": entries}})
+                    for document_id in document_ids:
+                        del handed[(name, document_id)]
         except BaseException:
-            later, self._handed = self._handed, {place: handed[place] for place in waiting}
+            later, self._handed = self._handed, dict(handed)
             for place, entries in later.items():
                 self._handed.setdefault(place, []).extend(entries)
             raise

@@ -238,8 +238,12 @@ async def test_events_a_repository_hands_over_are_published_in_order_and_pulled_
         assert again is not None and not again._unpublished
         again.cancel("three")
         await repository.save(again)
-        assert await relay.drain(sweep=False) == 1
+        beside = Cancellable(id=f"{handed}-beside")  # two documents pulled in one update
+        beside.cancel("four")
+        assert await repository.add(beside)
+        assert await relay.drain(sweep=False) == 2
         assert (await db["aggregates"].find_one({"_id": handed}))["outbox"] == []
+        assert (await db["aggregates"].find_one({"_id": beside.id}))["outbox"] == []
 
         left = Cancellable(id=named)
         left.cancel("earlier")
