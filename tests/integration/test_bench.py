@@ -103,3 +103,19 @@ def test_a_late_conference_counts_once_as_scheduled_and_an_unplaced_one_apart():
     events.append(event("cpc.ConferenceDeadlineAtRisk.v1", conference_id="K2", case_id="C2"))  # never placed
     scheduled, unplaced = _answers(made, watcher)  # type: ignore[arg-type]
     assert set(scheduled) == {"R0", "R1"} and unplaced == {"C2"}
+
+
+async def test_the_local_stores_own_count_of_reads_and_writes_grows_with_each_one(stack):
+    from cpc_stack import infra
+
+    client: AsyncMongoClient = AsyncMongoClient(stack.mongodb)
+    try:
+        before = infra.store_operations()
+        assert before is not None  # the local stack's FerretDB tells its count
+        await client["cpc_bench_count"]["things"].insert_one({"_id": "one"})
+        await client["cpc_bench_count"]["things"].find_one({"_id": "one"})
+        after = infra.store_operations()
+        assert after is not None and after >= before + 2
+    finally:
+        await client.drop_database("cpc_bench_count")
+        await client.close()

@@ -113,9 +113,11 @@ def bench(console: Console, profile: str, days: int, speed: float, progress_fact
     console.print("Baselines: the store and Kafka alone")
     store = asyncio.run(store_baseline(endpoints.mongodb))
     kafka = asyncio.run(kafka_baseline(endpoints.kafka))
+    operations_before = infra.store_operations()
     began = time.perf_counter()
     outcome = simulate_and_report(profile, days, 2022, speed, None, console, progress_factory)
     total = time.perf_counter() - began
+    operations_after = infra.store_operations()
     took, simulation = outcome.simulation.seconds, outcome.simulation
     messages = sum(m["count"] for m in outcome.figures["messages"])
     busy = took.get("simulated_days", 0) - simulation.paced + took.get("catching_up", 0)
@@ -130,6 +132,11 @@ def bench(console: Console, profile: str, days: int, speed: float, progress_fact
     table.add_row("messages sent", f"{messages}")
     if busy > 0:
         table.add_row("events published per second not spent waiting", f"{outcome.events / busy:.0f}")
+    if operations_before is not None and operations_after is not None and busy > 0:
+        operations = operations_after - operations_before
+        table.add_row("store reads and writes the run made (FerretDB's own count)", f"{operations}")
+        table.add_row("  per case-management event", f"{operations / max(simulation.published, 1):.0f}")
+        table.add_row("  per second not spent waiting (beside the store alone, below)", f"{operations / busy:.0f}")
     table.add_row("settled (everything handled before the report)", "yes" if simulation.settled else "[red]no[/red]")
     for name, mb in outcome.memory.items():
         table.add_row(f"peak resident memory: {name} (MB)", f"{mb:.0f}")

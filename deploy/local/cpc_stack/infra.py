@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -245,6 +246,26 @@ def ferretdb_binary() -> Path:
     )
     (gobin / "ferretdb").rename(binary)
     return binary
+
+
+STORE_WORK = ("find", "getMore", "insert", "update", "delete", "count", "aggregate", "findAndModify")
+
+
+def store_operations() -> int | None:
+    """Reads and writes the local FerretDB has served so far (its own counters, on its debug address); None when
+    the store is another (MONGODB_URL) or does not say."""
+    if "MONGODB_URL" in os.environ:
+        return None
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{FERRETDB_PORT + 1}/debug/metrics", timeout=5) as response:
+            text = response.read().decode()
+    except OSError:
+        return None
+    total = 0
+    for line in text.splitlines():
+        if line.startswith("ferretdb_client_requests_total{") and any(f'command="{c}"' in line for c in STORE_WORK):
+            total += int(float(line.rsplit(" ", 1)[1]))
+    return total
 
 
 def start_ferretdb() -> None:
