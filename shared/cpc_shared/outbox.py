@@ -45,6 +45,7 @@ DocumentLocks = Callable[[str, Hashable], AbstractAsyncContextManager[None]]
 TAKEOVER = timedelta(seconds=20)
 FRESH = timedelta(seconds=5)  # a sweep leaves this process's newer entries to the notified drain
 PULL_BATCH = 200
+SWEEP_SHARE = 0.1  # of the time, at most, spent sweeping (when a sweep takes longer than a tenth of `sweep`)
 REMEMBER_PUBLISHED = 100_000  # entry ids; a sweep and a drain that read one entry publish it once
 _writer = {"id": "local"}
 
@@ -293,7 +294,14 @@ class OutboxRelay:
                 log.warning("outbox_sweep_failed", error=type(error).__name__)
                 await asyncio.sleep(min(1.0, self._sweep))
                 continue
-            await asyncio.sleep(self._sweep)
+            # A sweep reads whole collections on FerretDB, longer as they grow (a simulated year): it never takes
+            # more than a share of the store's time, however large they are.
+            await asyncio.sleep(sweep_pause(self._sweep, took))
+
+
+def sweep_pause(sweep: float, took: float) -> float:
+    """Seconds until the next sweep: `sweep`, or long enough that sweeping takes SWEEP_SHARE of the time."""
+    return max(sweep, took * (1 - SWEEP_SHARE) / SWEEP_SHARE)
 
 
 @contextlib.asynccontextmanager

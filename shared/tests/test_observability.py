@@ -164,3 +164,12 @@ def test_a_sweep_tells_the_outbox_backlog_and_the_age_of_its_oldest_event():
     assert 30 <= found[("cpc_outbox_oldest_event_age_seconds", (("collection", "conferences"),))] < 40
     assert found[("cpc_outbox_backlog_events", (("collection", "tasks"),))] == 0
     assert found[("cpc_outbox_oldest_event_age_seconds", (("collection", "tasks"),))] == 0
+
+
+def test_a_sweep_that_takes_long_waits_nine_times_its_length_so_sweeping_is_a_tenth_of_the_time():
+    from cpc_shared.outbox import sweep_pause
+
+    assert sweep_pause(15, 0.2) == 15  # quick: every 15 s
+    assert sweep_pause(15, 1.5) == 15
+    assert abs(sweep_pause(15, 4.0) - 36.0) < 1e-9  # a whole year's messages: 4 s sweeping, 36 s not
+    assert abs(4.0 / (4.0 + sweep_pause(15, 4.0)) - 0.1) < 1e-9
