@@ -12,7 +12,8 @@ its own process wrote, and takes over another's only when they have waited past 
 (a replica that died). MongoDB, in production, updates documents atomically anyway.
 
 Finding pending entries: a writer hands the relay the entries it has just written (`hand_over`), and the relay
-publishes them and pulls them, one update per document, without reading the document back; a writer that found
+publishes them and pulls them (one update for the documents of a collection it drains together) without reading
+the documents back; a writer that found
 older entries still pending names the document instead (`notify(collection, id)`), and the relay reads it by id
 and publishes all its entries in order. A full sweep of the collections runs, in a task of its own, at
 start-up (a crash's leftovers) and every `sweep` seconds (another replica's orphans, a writer that forgot

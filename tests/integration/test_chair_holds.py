@@ -32,14 +32,14 @@ async def test_an_expired_hold_is_booked_again_only_while_the_session_is_free(st
         assert await chairs.expire_holds(NOW + HOLD_FOR + timedelta(minutes=1)) == 1
         assert not await chairs.book("CPC-A", SLOT.chair_id, SLOT.session)  # the hold is gone
         assert await chairs.hold("CPC-A", [SLOT], NOW, booked=True) == [SLOT]  # free: taken again, booked
-        session = await db["chair_sessions"].find_one({"_id": f"{SLOT.chair_id}|{SLOT.session}"})
+        session = await db["chair_sessions"].find_one({"_id": SLOT.key})
         assert session["conference_id"] == "CPC-A" and session["state"] == "booked"
 
-        await chairs.release("CPC-A", [f"{SLOT.chair_id}|{SLOT.session}"])
+        await chairs.release("CPC-A", [SLOT.key])
         assert await chairs.hold("CPC-B", [SLOT], NOW) == [SLOT]  # another conference claims it meanwhile
         assert not await chairs.book("CPC-A", SLOT.chair_id, SLOT.session)
         assert await chairs.hold("CPC-A", [SLOT], NOW, booked=True) == []  # never taken from CPC-B
-        session = await db["chair_sessions"].find_one({"_id": f"{SLOT.chair_id}|{SLOT.session}"})
+        session = await db["chair_sessions"].find_one({"_id": SLOT.key})
         assert session["conference_id"] == "CPC-B"
     finally:
         await client.close()
@@ -55,7 +55,7 @@ async def test_a_booking_lets_go_of_its_other_sessions_by_id_and_never_of_anothe
     client, db, chairs = await sessions_on_fresh_store(stack)
     first, second, third, theirs = session_at(10, "09:30"), session_at(10, "13:30"), session_at(11, "09:30"), \
         session_at(12, "09:30")
-    keys = [f"{c.chair_id}|{c.session}" for c in (first, second, third, theirs)]
+    keys = [c.key for c in (first, second, third, theirs)]
     try:
         assert await chairs.hold("CPC-A", [first, second, third], NOW) == [first, second, third]
         assert await chairs.hold("CPC-B", [theirs], NOW, booked=True) == [theirs]
@@ -90,7 +90,7 @@ async def test_the_diary_kept_in_the_process_learns_its_own_writes_at_once_and_a
         assert (second.chair_id, day, second.starts_at.time()) not in (await chairs.diary(day, day)).taken
         assert await chairs.hold("CPC-A", [second], NOW) == []
         assert (second.chair_id, day, second.starts_at.time()) in (await chairs.diary(day, day)).taken
-        await chairs.release("CPC-A", [f"{first.chair_id}|{first.session}"])
+        await chairs.release("CPC-A", [first.key])
         assert (await chairs.diary(day, day)).taken == {(second.chair_id, day, second.starts_at.time())}
 
         fresh = ChairSessions(DocumentStore(db, "ferretdb1"), refresh_seconds=0)  # reads the store every time

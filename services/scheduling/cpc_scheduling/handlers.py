@@ -139,7 +139,7 @@ async def hold_candidates(conference: Conference, now: datetime, preferred: str 
             held = await s.chairs.hold(conference.id, [chosen, *others], now, booked=chosen.attendance_mode == "virtual")
             if held and held[0] == chosen:
                 return held, why_late(**planning, candidates=held)  # type: ignore[arg-type]
-            await s.chairs.release_holds(conference.id, [f"{c.chair_id}|{c.session}" for c in held])
+            await s.chairs.release_holds(conference.id, [c.key for c in held])
         # Nothing the solver could place, or its chair taken meanwhile by another replica: planned greedily.
     planned = plan_candidates(**planning, exclude=exclude)  # type: ignore[arg-type]
     if planned and planned[0].attendance_mode == "virtual":
@@ -198,8 +198,9 @@ async def room_unavailable(unavailable: RoomUnavailable, s: Scheduling) -> None:
     if conference is None or not conference.waits_for(unavailable.room_request_id):
         return
     now = s.clock.now()
+    # None of the candidates offered had a room: their chairs are let go (before any others are held).
+    await s.chairs.release_holds(conference.id, [c.key for c in conference.candidates])
     if conference.status == ConferenceStatus.MOVING:
-        await s.chairs.release_holds(conference.id, [f"{c.chair_id}|{c.session}" for c in conference.candidates])
         conference.move_not_possible(now)
         if not await s.chairs.hold(conference.id, [conference.here_and_now()], now, booked=True):
             # Its old session went to another conference (the planner moved it to make room): planned again.
@@ -210,8 +211,6 @@ async def room_unavailable(unavailable: RoomUnavailable, s: Scheduling) -> None:
     offered = conference.offered()
     candidates: list[Candidate] = []
     late_reason = conference.late_reason
-    # None of the candidates offered had a room: their chairs are let go before the next ones are held.
-    await s.chairs.release_holds(conference.id, [f"{c.chair_id}|{c.session}" for c in conference.candidates])
     if conference.room_attempts < ROOM_ATTEMPTS:
         candidates, late_reason = await hold_candidates(conference, now, conference.chair_id, s, exclude=offered)
     if (late_reason or not candidates) and any(day <= conference.statutory_deadline for day, _ in offered):

@@ -74,7 +74,7 @@ class InMemoryChairSessions:
                    ) -> list[Candidate]:
         ours = []
         for c in candidates:
-            key = f"{c.chair_id}|{c.session}"
+            key = c.key
             holder = self.sessions.setdefault(key, {"chair_id": c.chair_id, "day": c.session.split("|")[0],
                                                     "at": c.session.split("|")[1], "conference_id": conference_id,
                                                     "state": "booked" if booked else "held"})
@@ -326,7 +326,7 @@ async def test_a_late_conference_is_brought_in_time_by_moving_a_review_with_time
         assert to.day <= review.statutory_deadline
     # The session it took was a moved review's; every chair session has one conference.
     holders = s.chairs.sessions  # type: ignore[attr-defined]
-    assert holders[f"{chosen.chair_id}|{chosen.session}"]["conference_id"] == conference.id
+    assert holders[chosen.key]["conference_id"] == conference.id
 
 
 async def test_a_review_the_planner_moved_whose_room_is_refused_is_planned_again_when_its_session_is_gone():

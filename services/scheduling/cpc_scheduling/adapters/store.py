@@ -187,7 +187,7 @@ class ChairSessions:
         ours = []
         for candidate in candidates:
             day, at = candidate.session.split("|")
-            key = f"{candidate.chair_id}|{candidate.session}"
+            key = candidate.key
             doc = {"_id": key, "chair_id": candidate.chair_id, "day": day, "at": at, "conference_id": conference_id,
                    "state": "booked" if booked else "held", "until": now + HOLD_FOR}
             try:

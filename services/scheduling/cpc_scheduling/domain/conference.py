@@ -286,7 +286,7 @@ class Conference(Aggregate):
 
     def chair_sessions(self) -> list[str]:
         """The chairs' sessions ("<chair>|<day>|<HH:MM>") this conference may hold: its candidates' and its own."""
-        sessions = [f"{c.chair_id}|{c.session}" for c in self.candidates]
+        sessions = [c.key for c in self.candidates]
         if self.chair_id and self.chair_session:
             sessions.append(f"{self.chair_id}|{self.chair_session}")
         return list(dict.fromkeys(sessions))

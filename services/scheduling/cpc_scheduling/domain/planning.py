@@ -44,6 +44,11 @@ class Candidate:
     def day(self) -> date:
         return date.fromisoformat(self.session.split("|")[0])
 
+    @property
+    def key(self) -> str:
+        """The chair's session it takes, as the store names it: "<chair>|<day>|<HH:MM>"."""
+        return f"{self.chair_id}|{self.session}"
+
 
 @dataclass
 class ChairDiary:
