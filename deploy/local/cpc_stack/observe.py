@@ -10,7 +10,12 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import KafkaError
+from aiokafka.errors import (
+    CoordinatorLoadInProgressError,
+    CoordinatorNotAvailableError,
+    GroupLoadInProgressError,
+    KafkaError,
+)
 
 
 @dataclass(frozen=True)
@@ -106,12 +111,26 @@ class Watcher:
         return True
 
 
+async def _groups(admin: AIOKafkaAdminClient, prefix: str, patience: float = 60.0) -> list[str]:
+    """The consumer groups named `prefix...`. A broker that has just started answers "still loading" for a while
+    (GroupLoadInProgress, CoordinatorLoadInProgress): that is waited out, not reported."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + patience
+    while True:
+        try:
+            return [group for group, _ in await admin.list_consumer_groups() if group.startswith(prefix)]
+        except (GroupLoadInProgressError, CoordinatorLoadInProgressError, CoordinatorNotAvailableError):
+            if loop.time() > deadline:
+                raise
+            await asyncio.sleep(0.5)
+
+
 async def consumer_lag(bootstrap: str, prefix: str = "cpc-") -> dict[str, int]:
     """Records each of the services' consumer groups has still to handle (end offset minus committed)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        groups = [group for group, _ in await admin.list_consumer_groups() if group.startswith(prefix)]
+        groups = await _groups(admin, prefix)
         committed = {group: await admin.list_consumer_group_offsets(group) for group in groups}
     finally:
         await admin.close()
@@ -132,7 +151,7 @@ async def skip_to_end(bootstrap: str, prefix: str = "cpc-", patience: float = 30
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        groups = [group for group, _ in await admin.list_consumer_groups() if group.startswith(prefix)]
+        groups = await _groups(admin, prefix)
     finally:
         await admin.close()
     lag = await consumer_lag(bootstrap, prefix)
