@@ -35,6 +35,13 @@ class InMemoryStore(DocumentStore):
         self.collections[collection][document["_id"]] = copy.deepcopy(document)
         return True
 
+    async def find_ids(self, collection: str, document_ids: list[Hashable]) -> list[dict[str, Any]]:
+        return [copy.deepcopy(self.collections[collection][i]) for i in document_ids
+                if i in self.collections[collection]]
+
+    async def insert_many(self, collection: str, documents: list[dict[str, Any]]) -> set[Hashable]:
+        return {document["_id"] for document in documents if not await self.insert(collection, document)}
+
     async def update_if(self, collection: str, document_id: Hashable, expect: dict[str, Any],
                         update: dict[str, Any]) -> bool:
         document = self.collections[collection].get(document_id)

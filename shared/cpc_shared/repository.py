@@ -21,20 +21,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import weakref
-from collections.abc import AsyncIterator, Hashable
+from collections.abc import AsyncIterator, Hashable, Iterable
 from datetime import date, datetime
 from enum import Enum
 from typing import Any, ClassVar, Generic, Literal, Protocol, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from cpc_shared.consumer import Unavailable
 from cpc_shared.contracts.outbound import OutboundEvent
 from cpc_shared.outbox import outbox_entry
 
 StoreSemantics = Literal["mongodb", "ferretdb1"]
+DUPLICATE_KEY = 11000  # the store's error code for an `_id` (or unique key) that exists already
 
 
 class StaleWrite(Unavailable):
@@ -126,6 +127,22 @@ class DocumentStore:
             return False
         return True
 
+    async def find_ids(self, collection: str, document_ids: list[Hashable]) -> list[dict[str, Any]]:
+        """Those of these documents that exist, outboxes and all, in one read by `_id`."""
+        return await self.db[collection].find({"_id": {"$in": document_ids}}).to_list()
+
+    async def insert_many(self, collection: str, documents: list[dict[str, Any]]) -> set[Hashable]:
+        """Insert these documents in one write; returns the `_id`s of those not inserted because a document with
+        that `_id` is there already (the others are inserted all the same)."""
+        try:
+            await self.db[collection].insert_many(documents, ordered=False)
+        except BulkWriteError as error:
+            problems = error.details.get("writeErrors", [])
+            if not problems or any(problem.get("code") != DUPLICATE_KEY for problem in problems):
+                raise
+            return {documents[problem["index"]]["_id"] for problem in problems}
+        return set()
+
     async def update_if(self, collection: str, document_id: Hashable, expect: dict[str, Any],
                         update: dict[str, Any]) -> bool:
         """Apply `update` if the document's fields are as `expect`ed; True if they were."""
@@ -157,6 +174,27 @@ class Repository(Generic[A]):
     async def find(self, query: dict[str, Any]) -> list[A]:
         """Aggregates matching a query (equality, $in, $ne, $lt... on top-level fields)."""
         return [self.model.from_document(document) for document in await self.store.find_many(self.collection, query)]
+
+    async def get_many(self, aggregate_ids: Iterable[str]) -> dict[str, A]:
+        """Those of these aggregates that exist, by id, in one read."""
+        wanted: list[Hashable] = list(dict.fromkeys(aggregate_ids))
+        if not wanted:
+            return {}
+        documents = await self.store.find_ids(self.collection, wanted)
+        return {document["_id"]: self.model.from_document(document) for document in documents}
+
+    async def add_many(self, aggregates: list[A]) -> list[A]:
+        """Store new aggregates in one write; returns those not stored because one with their id exists already
+        (the others are stored, each with its recorded events)."""
+        if not aggregates:
+            return []
+        events = {aggregate.id: aggregate.recorded for aggregate in aggregates}
+        documents = [{"_id": a.id, **a.state(), "revision": 1, "outbox": events[a.id]} for a in aggregates]
+        there_already = await self.store.insert_many(self.collection, documents)
+        for aggregate in aggregates:
+            if aggregate.id not in there_already:
+                self._saved(aggregate, events[aggregate.id])
+        return [aggregate for aggregate in aggregates if aggregate.id in there_already]
 
     async def add(self, aggregate: A) -> bool:
         """Store a new aggregate; False (nothing written) if one with its id exists already."""

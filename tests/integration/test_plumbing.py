@@ -14,6 +14,7 @@ from cpc_shared.consumer import EventConsumer, NotYet, Rejected, Route, Unavaila
 from cpc_shared.contracts import ConferenceOutcomeRecorded
 from cpc_shared.contracts.outbound import ConferenceCancelled
 from cpc_shared.envelope import encode
+from cpc_shared.fakes import RecordingRelay
 from cpc_shared.outbox import OutboxRelay, outbox_entry
 from cpc_shared.repository import Aggregate, DocumentStore, Repository
 from cpc_shared.settings import ServiceSettings
@@ -367,3 +368,34 @@ async def test_dead_letters_waiting_are_counted_from_the_twin_topics_partitions(
     finally:
         await producer.stop()
     assert await waiting({"bootstrap_servers": stack.kafka}, (topic, f"{topic}.none")) == {topic: 2, f"{topic}.none": 0}
+
+
+async def test_many_aggregates_are_read_and_added_in_one_call_each_and_those_there_already_are_named(stack, database_prefix):
+    """`add_many` stores every new aggregate with its events and names those whose id is taken, on the real store
+    (whose answer to a partly refused insert of many is its own); `get_many` reads by id those that exist."""
+    settings = ServiceSettings(kafka_bootstrap_servers=stack.kafka, mongodb_url=stack.mongodb,
+                               database_prefix=database_prefix)
+    client, db = connect(settings, "plumbing")
+    relay = RecordingRelay()
+    repository = Repository(DocumentStore(db, settings.store_semantics), Cancellable, relay)
+    try:
+        prefix = f"CPC-{uuid.uuid4().hex[:8]}"
+        taken = Cancellable(id=f"{prefix}-b")
+        taken.cancel("first")
+        assert await repository.add(taken)
+        batch = [Cancellable(id=f"{prefix}-{name}") for name in "abc"]
+        for aggregate in batch:
+            aggregate.cancel(f"from the batch {aggregate.id}")
+        refused = await repository.add_many(batch)
+        assert [aggregate.id for aggregate in refused] == [f"{prefix}-b"]
+        found = await repository.get_many([f"{prefix}-{name}" for name in "abcd"])
+        assert sorted(found) == [f"{prefix}-a", f"{prefix}-b", f"{prefix}-c"]
+        assert found[f"{prefix}-b"].reasons == ["first"]  # left as it was
+        assert found[f"{prefix}-c"].reasons == [f"from the batch {prefix}-c"] and found[f"{prefix}-c"].revision == 1
+        assert found[f"{prefix}-a"]._unpublished  # its event waits in its outbox for the relay
+        assert (await db["aggregates"].find_one({"_id": f"{prefix}-a"}))["outbox"][0]["data"]["reason"] \
+            == f"from the batch {prefix}-a"
+        assert relay.notified == [("aggregates", f"{prefix}-{name}") for name in "bac"]  # b's by its own add
+        assert await repository.add_many([]) == [] and await repository.get_many([]) == {}
+    finally:
+        await client.close()

@@ -1,5 +1,6 @@
 """The notifications service layer: one handler per event it takes, each deciding who is told what, and every
-message sent once through `_send_once` (a `Notification` claimed, sent, and saved with its outcome).
+message sent once through `_send_all`: what one event causes is checked in one read, sent, and the notifications
+stored with their outcomes in one write.
 
     ConferenceRequested /
     CaseDetailsChanged      -> remember_contacts     (sealed; nothing sent)
@@ -180,6 +181,7 @@ async def conference_scheduled(conference: ConferenceArrangements, post: Notific
     now_invited = {i.participant_id: i.model_dump() for i in conference.invitees}
     same_meeting = before is not None and all(before.get(field) == snapshot.get(field) for field in MEETING)
     same_people = earlier == now_invited
+    outgoing = []
     for invitee in conference.invitees:
         if invitee.participant_id not in earlier:
             purpose = "invitation"  # new to this conference (or its first version)
@@ -189,13 +191,15 @@ async def conference_scheduled(conference: ConferenceArrangements, post: Notific
             purpose = "update-people"  # the invitation lists who will be there: families should know
         else:
             continue  # nothing they would see has changed
-        await _deliver(view, case, invitee.participant_id, purpose, str(conference.version), post, calendar=True)
+        outgoing.append(_message(view, case, invitee.participant_id, purpose, str(conference.version), post,
+                                 calendar=True))
     # A professional dropped from the conference takes it out of their diary; a family member who is no
     # longer invited hears it from their social worker, not from us.
     for participant_id, invitee in earlier.items():
         if participant_id not in now_invited and invitee["role"] not in FAMILY_ROLES:
-            await _deliver(view, case, participant_id, "cancellation-no_longer_invited", str(conference.version), post,
-                           calendar=True)
+            outgoing.append(_message(view, case, participant_id, "cancellation-no_longer_invited",
+                                     str(conference.version), post, calendar=True))
+    await _send_all(outgoing, post)
     await _plan_reminders(view, post)
 
 
@@ -210,21 +214,23 @@ async def conference_cancelled(conference_id: str, post: Notifications) -> None:
     case = await _case(snapshot["case_id"], post)
     view = _view(snapshot, case, post.profile)
     cancelled = replace(view, version=view.version + 1)  # the calendar invitation's next sequence
-    for invitee in view.invitees:
-        await _deliver(cancelled, case, invitee.participant_id, "cancellation", "final", post, calendar=True)
+    await _send_all([_message(cancelled, case, invitee.participant_id, "cancellation", "final", post, calendar=True)
+                     for invitee in view.invitees], post)
 
 
 async def _plan_reminders(view: Conference, post: Notifications) -> None:
     day = view.starts_at.astimezone(post.zone).date()
+    reminders = []
     for days_before in post.profile.policy_on(day).reminder_working_days_before:
         on = day
         for _ in range(days_before):
             on = post.calendar.on_or_before(on - timedelta(days=1))
         due = datetime.combine(on, REMINDER_AT, tzinfo=post.zone)
-        if due <= post.clock.now():
-            continue
-        await post.timers.add(Timer.reminder(view.conference_id, days_before, view.version, due))
-        post.next_due.due(due)
+        if due > post.clock.now():
+            reminders.append(Timer.reminder(view.conference_id, days_before, view.version, due))
+    await post.timers.add_many(reminders)  # those there already (a redelivery) are left as they are
+    for reminder in reminders:
+        post.next_due.due(reminder.due_at)
 
 
 async def send_due(post: Notifications) -> None:
@@ -254,8 +260,8 @@ async def _fire(timer: Timer, post: Notifications) -> None:
         case = await _case(snapshot["case_id"], post)
         if timer.purpose.startswith("reminder"):
             view = _view(snapshot, case, post.profile)
-            for invitee in view.invitees:
-                await _deliver(view, case, invitee.participant_id, timer.purpose, str(view.version), post)
+            await _send_all([_message(view, case, invitee.participant_id, timer.purpose, str(view.version), post)
+                             for invitee in view.invitees], post)
         elif timer.purpose == "deferred_text":
             await _send_deferred_text(timer, case, post)
     timer.fired(current)
@@ -279,9 +285,9 @@ async def report_message(report: ReportRequested | ReportOverdue, purpose: str, 
                or (report.agency == "childrens_social_care" and i.role == "social_worker")]
     due = report.due_at.astimezone(post.zone).strftime("%A %-d %B, %-I:%M%p").lower()
     short_notice = isinstance(report, ReportRequested) and report.short_notice
-    for author in authors:
-        await _deliver(view, case, author.participant_id, purpose, version, post,
-                       extra={"due": due, "report_id": report.report_id, "short_notice": "yes" if short_notice else "no"})
+    extra = {"due": due, "report_id": report.report_id, "short_notice": "yes" if short_notice else "no"}
+    await _send_all([_message(view, case, author.participant_id, purpose, version, post, extra=extra)
+                     for author in authors], post)
 
 
 async def family_views_received(received: FamilyViewsReceived, post: Notifications) -> None:
@@ -296,9 +302,9 @@ async def family_views_received(received: FamilyViewsReceived, post: Notificatio
         return
     case = await _case(snapshot["case_id"], post)
     view = _view(snapshot, case, post.profile)
-    for worker in (i for i in view.invitees if i.role == "social_worker"):
-        await _deliver(view, case, worker.participant_id, "family_views", received.contribution_id, post,
-                       extra={"writer_role": received.role})
+    await _send_all([_message(view, case, worker.participant_id, "family_views", received.contribution_id, post,
+                              extra={"writer_role": received.role})
+                     for worker in view.invitees if worker.role == "social_worker"], post)
 
 
 async def alert_team(conference_id: str, case_id: str | None, what_key: str, what: str, detail: str,
@@ -315,6 +321,7 @@ async def alert_team(conference_id: str, case_id: str | None, what_key: str, wha
                 recipients.append((pid, address))
     body = f"{what}\n\nConference: {conference_id}\nCase: {case_id}\n{detail}\n"
     message = Message(subject=f"Action needed: conference {conference_id}", body=body, language="en")
+    outgoing = []
     for recipient_id, address in recipients:
         notification = Notification.claim(Notification.id_for(conference_id, recipient_id, "alert", what_key),
                                           conference_id, recipient_id, "alert", what_key, message.language)
@@ -324,13 +331,25 @@ async def alert_team(conference_id: str, case_id: str | None, what_key: str, wha
                                   conference_id=conference_id, purpose="alert")
             return True
 
-        await _send_once(notification, "email", send, post)
+        outgoing.append(Outgoing(notification, "email", send))
+    await _send_all(outgoing, post)
 
 
 # Sending once ----------------------------------------------------------------------------------
 
-async def _deliver(view: Conference, case: dict[str, Any], participant_id: str, purpose: str, version: str,
-                   post: Notifications, *, calendar: bool = False, extra: dict[str, str] | None = None) -> None:
+@dataclass
+class Outgoing:
+    """One message ready to go: its notification (not yet stored), the channel, and how to send it (`send` returns
+    True when sent now, False when held back for a timer to send later)."""
+
+    notification: Notification
+    channel: Channel
+    send: Callable[[], Awaitable[bool]]
+    translation_missing: str | None = None  # the language asked for, when the message went in English instead
+
+
+def _message(view: Conference, case: dict[str, Any], participant_id: str, purpose: str, version: str,
+             post: Notifications, *, calendar: bool = False, extra: dict[str, str] | None = None) -> Outgoing:
     contact = case.get("participants", {}).get(_field(participant_id))
     if contact is None:
         raise NotYet("contact details for an invitee not yet received")
@@ -348,13 +367,13 @@ async def _deliver(view: Conference, case: dict[str, Any], participant_id: str, 
                                       view.conference_id, participant_id, purpose.split("-")[0], version,
                                       message.language)
     cancelled = purpose.startswith("cancellation")
-    ics = calendar_invite(view, cancelled=cancelled, organiser=post.email.sender, stamp=post.clock.now()) \
-        if calendar else None
 
     async def send() -> bool:
         if refusal:
             raise PermanentFailure(refusal)
         if channel == "email":
+            ics = calendar_invite(view, cancelled=cancelled, organiser=post.email.sender, stamp=post.clock.now()) \
+                if calendar else None
             await post.email.send(to=details["email"], subject=message.subject, body=message.body,
                                   message_id=notification.id, conference_id=view.conference_id,
                                   purpose=purpose.split("-")[0], calendar=ics, cancelled=cancelled)
@@ -365,12 +384,67 @@ async def _deliver(view: Conference, case: dict[str, Any], participant_id: str, 
             await _send_text(notification.id, case, participant_id, message.body, post)
         return True
 
-    await _send_once(notification, channel, send, post)
-    if message.translation_missing:
-        await alert_team(view.conference_id, view.case_id, f"translation-{participant_id}",
+    return Outgoing(notification, channel, send, str(case.get("language")) if message.translation_missing else None)
+
+
+async def _send_all(outgoing: list[Outgoing], post: Notifications) -> None:
+    """Send what one event causes, each message once: those already stored (sent, held back or failed for good)
+    are not sent again, only their events published if they have not been. One read finds them; the others are
+    sent one by one, then stored with their outcomes and events in one write.
+
+    A process that stops after sending and before that write sends them again when the event comes again; the
+    mail's Message-ID is the same, so a mail system can recognise the copy. A channel that fails for now stops
+    the round: what was sent before it is stored, and the event is tried again for the rest."""
+    outgoing = list({item.notification.id: item for item in outgoing}.values())
+    if not outgoing:
+        return
+    stored = await post.notifications.get_many(item.notification.id for item in outgoing)
+    done: list[tuple[Outgoing, Notification]] = []
+    fault: SendFailed | None = None
+    for item in outgoing:
+        notification = stored.get(item.notification.id, item.notification)
+        if notification.settled:
+            post.notifications.republish(notification.id)  # its event goes if it has not
+            continue
+        # Not stored, or stored `sending` by an earlier version that claimed before it sent: send (again).
+        try:
+            sent_now = await item.send()
+        except PermanentFailure as failure:
+            notification.failed(item.channel, str(failure), post.clock.now())
+        except CHANNEL_FAULTS as error:
+            fault = SendFailed(type(error).__name__)
+            break
+        else:
+            if sent_now:
+                notification.sent(item.channel, post.clock.now())
+            else:
+                notification.deferred()
+        done.append((item, notification))
+    new = [notification for item, notification in done if notification.id not in stored]
+    for there_already in await post.notifications.add_many(new):  # another process was quicker: never twice
+        post.notifications.republish(there_already.id)
+    for _, notification in done:
+        if notification.id in stored:
+            await post.notifications.save(notification)
+    for item, notification in done:
+        await _settled(item, notification, post)
+    if fault is not None:
+        raise fault
+
+
+async def _settled(item: Outgoing, notification: Notification, post: Notifications) -> None:
+    """What follows a stored outcome: the log line, and the team told of a failure or a missing translation."""
+    if notification.status == NotificationStatus.SENT:
+        log.info("notification_sent", conference_id=notification.conference_id, notification_id=notification.id,
+                 purpose=notification.purpose, channel=item.channel)
+    elif notification.status == NotificationStatus.FAILED:
+        await _announce_failure(notification, post)
+    if item.translation_missing is not None:
+        recipient = notification.recipient_id
+        await alert_team(notification.conference_id, None, f"translation-{recipient}",
                          "A family member's language has no translated template yet: please arrange a translation "
-                         "of the message sent in English.", f"Language: {message.language} requested as "
-                         f"{case.get('language')}. Recipient: {participant_id}.", post)
+                         "of the message sent in English.", f"Language: {notification.language} requested as "
+                         f"{item.translation_missing}. Recipient: {recipient}.", post)
 
 
 def _channel(contact: dict[str, Any], details: dict[str, Any], post: Notifications) -> tuple[Channel, str | None]:
@@ -387,42 +461,22 @@ def _channel(contact: dict[str, Any], details: dict[str, Any], post: Notificatio
         "by this system"
 
 
-async def _send_once(notification: Notification, channel: Channel, send: Callable[[], Awaitable[bool]],
-                     post: Notifications) -> None:
-    """Claim the notification, then `send` it (True: sent now; False: held back, a timer sends it later)."""
-    if not await post.notifications.add(notification):
-        existing = await post.notifications.get(notification.id)
-        if existing is None or existing.settled:
-            post.notifications.republish(notification.id)  # its event goes if it has not
-            return  # sent, deferred or failed for good already: never twice
-        notification = existing  # claimed by a process that stopped before it knew: send again
-    try:
-        sent_now = await send()
-    except PermanentFailure as failure:
-        await _failed(notification, channel, failure, post)
-        return
-    except CHANNEL_FAULTS as error:
-        raise SendFailed(type(error).__name__) from None
-    if not sent_now:
-        notification.deferred()
-        await post.notifications.save(notification)
-        return
-    notification.sent(channel, post.clock.now())
-    await post.notifications.save(notification)
-    log.info("notification_sent", conference_id=notification.conference_id, notification_id=notification.id,
-             purpose=notification.purpose, channel=channel)
-
-
 async def _failed(notification: Notification, channel: Channel, failure: PermanentFailure, post: Notifications) -> None:
-    """Failed for good: recorded once, announced, and the team asked to reach the person another way."""
+    """A deferred text failed for good: recorded once, announced."""
     notification.failed(channel, str(failure), post.clock.now())
     await post.notifications.save(notification)
+    await _announce_failure(notification, post)
+
+
+async def _announce_failure(notification: Notification, post: Notifications) -> None:
+    """Failed for good: logged, and the team asked to reach the person another way."""
     log.warning("notification_failed", conference_id=notification.conference_id, notification_id=notification.id,
-                channel=channel, reason=str(failure))
+                channel=notification.channel, reason=notification.failure)
     if notification.recipient_id != TEAM:
         await alert_team(notification.conference_id, None, f"failed-{notification.id}",
                          "A participant could not be reached: please contact them another way.",
-                         f"Recipient: {notification.recipient_id}. Channel: {channel}. Reason: {failure}.", post)
+                         f"Recipient: {notification.recipient_id}. Channel: {notification.channel}. "
+                         f"Reason: {notification.failure}.", post)
 
 
 def _quiet_hours(post: Notifications) -> bool:

@@ -166,3 +166,83 @@ async def test_the_social_worker_is_told_once_that_a_family_member_wrote_and_nev
     assert [m["to"] for m in told] == ["sw@council.example"]
     assert "A family member (a parent) has written their views" in told[0]["body"] and "Sam" not in told[0]["body"]
     assert ("SW", "alert") in sent(post)
+
+
+class CountingStore(InMemoryStore):
+    """Counts the calls that reach the store, as the real one would get them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+
+    async def find(self, collection, document_id):  # type: ignore[no-untyped-def]
+        self.calls.append(f"find {collection}")
+        return await super().find(collection, document_id)
+
+    async def find_ids(self, collection, document_ids):  # type: ignore[no-untyped-def]
+        self.calls.append(f"find_ids {collection}")
+        return await super().find_ids(collection, document_ids)
+
+    async def insert(self, collection, document):  # type: ignore[no-untyped-def]
+        self.calls.append(f"insert {collection}")
+        return await super().insert(collection, document)
+
+    async def insert_many(self, collection, documents):  # type: ignore[no-untyped-def]
+        self.calls.append(f"insert_many {collection}")
+        return {document["_id"] for document in documents
+                if not await InMemoryStore.insert(self, collection, document)}
+
+    async def update_if(self, collection, document_id, expect, update):  # type: ignore[no-untyped-def]
+        self.calls.append(f"update_if {collection}")
+        return await super().update_if(collection, document_id, expect, update)
+
+
+async def test_what_one_event_sends_is_checked_in_one_read_and_stored_in_one_write_however_many_are_told(post):
+    store = CountingStore()
+    post.notifications = Repository(store, Notification, RecordingRelay())
+    post.timers = Repository(store, Timer, RecordingRelay())
+    await handlers.remember_contacts("CASE-1", PEOPLE, None, post)
+    await handlers.conference_scheduled(scheduled(), post)
+    assert len(post.email.sent) == 3
+    assert store.calls == ["find_ids messages", "insert_many messages", "insert_many timers"]
+    store.calls.clear()
+    await handlers.conference_scheduled(scheduled(), post)  # redelivered
+    assert store.calls == ["find_ids messages", "insert_many timers"] and len(post.email.sent) == 3
+
+
+class FailingAfter(Outbox):
+    """A mail server that takes `good` mails, then goes away."""
+
+    def __init__(self, good: int) -> None:
+        super().__init__()
+        self.good = good
+
+    async def send(self, **message: Any) -> None:
+        if len(self.sent) >= self.good:
+            raise ConnectionRefusedError("mail server away")
+        await super().send(**message)
+
+
+async def test_a_channel_that_fails_for_now_keeps_what_it_sent_and_the_event_tried_again_sends_only_the_rest(post):
+    post.email = FailingAfter(good=1)
+    await handlers.remember_contacts("CASE-1", PEOPLE, None, post)
+    with pytest.raises(handlers.SendFailed):
+        await handlers.conference_scheduled(scheduled(), post)
+    assert len(sent(post)) == 1 and len(post.email.sent) == 1
+    first = post.email.sent[0]["message_id"]
+    assert (await post.notifications.get(first)) is not None
+    post.email.good = 10  # the server is back: the event comes again
+    await handlers.conference_scheduled(scheduled(), post)
+    assert sorted(sent(post)) == [("P1", "invitation"), ("PO", "invitation"), ("SW", "invitation")]
+    assert len(post.email.sent) == 3 and len({m["message_id"] for m in post.email.sent}) == 3
+
+
+async def test_a_notification_an_earlier_version_claimed_and_never_settled_is_sent_and_saved(post):
+    await handlers.remember_contacts("CASE-1", PEOPLE, None, post)
+    claimed = Notification.claim(Notification.id_for("CPC-1", "SW", "invitation", "1"), "CPC-1", "SW", "invitation",
+                                 "1", "en")
+    assert await post.notifications.add(claimed)  # stored `sending`, as before the notifications were batched
+    await handlers.conference_scheduled(scheduled(), post)
+    stored = await post.notifications.get(claimed.id)
+    assert stored is not None and stored.status == NotificationStatus.SENT and stored.revision == 2
+    assert sorted(sent(post)) == [("P1", "invitation"), ("PO", "invitation"), ("SW", "invitation")]

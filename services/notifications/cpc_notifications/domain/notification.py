@@ -5,9 +5,10 @@
        │                                             └──failed──> failed
        └──failed (no way to reach them, refused for good)──> failed
 
-It is claimed before it is sent: adding it is an insert whose id names the conference, the recipient, the
-purpose and the version, so a redelivered event or a second replica finds it there and sends nothing new. One
-found still `sending` was claimed by a process that stopped before it knew the outcome: it is sent again.
+Its id names the conference, the recipient, the purpose and the version. It is stored once it is settled (sent,
+held back or failed), with the event that says so, so a redelivered event finds it there and sends nothing new.
+One found still `sending` was stored by an earlier version, which claimed before it sent, by a process that stopped
+before it knew the outcome: it is sent again.
 
 A timer is a message to send later: a reminder, or a text held back until the morning.
 """
