@@ -82,24 +82,30 @@ async def conference_scheduled(conference: ConferenceArrangements, desk: Reports
         return
     now = desk.clock.now()
     rules = desk.profile.policy_on(conference.starts_at.astimezone(desk.zone).date()).reports
-    wanted = []
-    for needed in reports_needed(conference.invitees):
+    needs = reports_needed(conference.invitees)
+    earlier = known.report_ids if known else []
+    stored = await desk.reports.get_many(  # this conference's reports, wanted now or before, in one read
+        [*(ReportRequest.id_for(conference.conference_id, needed.agency) for needed in needs), *earlier])
+    wanted, asked = [], []
+    for needed in needs:
         times = due_times(needed, conference.starts_at, conference.conference_type, rules, desk.calendar, desk.zone,
                           requested_at=now)
         desk.next_due.due(times.due_at, times.escalate_at)
-        report = await desk.reports.get(ReportRequest.id_for(conference.conference_id, needed.agency))
+        report = stored.get(ReportRequest.id_for(conference.conference_id, needed.agency))
         if report is None:
             report = ReportRequest.ask(conference, needed, times, now)
-            if not await desk.reports.add(report):
-                raise StaleWrite(f"report {report.id} was asked for meanwhile")
-            log.info("report_requested", conference_id=conference.conference_id, report_id=report.id,
-                     agency=needed.agency)
+            asked.append(report)
         elif report.follow(conference, times, now):
             await desk.reports.save(report)
         wanted.append(report.id)
+    if await desk.reports.add_many(asked):
+        raise StaleWrite("a report of this conference was asked for meanwhile")
+    for report in asked:
+        log.info("report_requested", conference_id=conference.conference_id, report_id=report.id,
+                 agency=report.agency)
     # An agency no longer invited is not asked for its report (one it has sent stays with the conference).
-    dropped = [report for report in await _reports_of(known, desk, (ReportStatus.REQUESTED,))
-               if report.id not in wanted]
+    dropped = [stored[report_id] for report_id in earlier if report_id in stored and report_id not in wanted
+               and stored[report_id].status == ReportStatus.REQUESTED]
     for report in dropped:
         report.withdraw(now, why=f"dropped|v{conference.version}")
         await desk.reports.save(report)
@@ -230,8 +236,8 @@ async def family_views_for(conference_id: str, desk: Reports, *, opened: bool = 
     """What each parent, carer and child invited wrote, opened for the conference team; parents first. Not
     `opened`: only who wrote and when (the dashboard's "in or not")."""
     conference = await desk.conferences.get(conference_id)
-    found = [await desk.family_views.get(FamilyViews.id_for(conference_id, participant_id))
-             for participant_id in (conference.family if conference else {})]
+    found = (await desk.family_views.get_many(FamilyViews.id_for(conference_id, participant_id)
+                                              for participant_id in (conference.family if conference else {}))).values()
     order = {"parent": 0, "carer": 1, "child": 2}
     return [{"participant_id": views.participant_id, "role": views.role, "saved_at": views.saved_at,
              "first_saved_at": views.first_saved_at, "version": views.version,
@@ -253,5 +259,6 @@ async def _check_complete(conference_id: str, desk: Reports) -> None:
 
 async def _reports_of(conference: ConferenceReports | None, desk: Reports, statuses: tuple[ReportStatus, ...]
                       ) -> list[ReportRequest]:
-    found = [await desk.reports.get(report_id) for report_id in (conference.report_ids if conference else [])]
-    return [report for report in found if report and report.status in statuses]
+    ids = conference.report_ids if conference else []
+    found = await desk.reports.get_many(ids)
+    return [found[report_id] for report_id in ids if report_id in found and found[report_id].status in statuses]
