@@ -295,7 +295,7 @@ def start_smtp() -> None:
     say(f"starting a local mail server on 127.0.0.1:{SMTP_PORT}, delivering to {MAILDIR}")
     processes.start(
         "smtp",
-        [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{SMTP_PORT}", "-c", "aiosmtpd.handlers.Mailbox", str(MAILDIR)],
+        [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{SMTP_PORT}", "-c", "cpc_stack.mailcatcher.IndexedMaildir", str(MAILDIR)],
     )
     CACHE.mkdir(parents=True, exist_ok=True)
     MAIL_SERVER_STATE.write_text(json.dumps({"port": SMTP_PORT, "maildir": str(MAILDIR)}))

@@ -1,26 +1,57 @@
 """The local mail server's Maildir, read back as a recipient would: the mails about a conference, by purpose and
-address. Each file's headers are read once (a simulated month leaves some 5,000 mails)."""
+address, found through the index the mail server keeps beside it (mailcatcher.py)."""
 
 from __future__ import annotations
 
 import mailbox
+import os
 import re
 from email.message import Message
 from email.parser import BytesParser
 from pathlib import Path
 
+from cpc_stack.mailcatcher import INDEX
+
 FAMILY_LINK = re.compile(r"https?://\S+/family/\S+")
 
 
 class Mailbox:
+    """Reads the index the local mail server keeps beside the Maildir (mailcatcher.py) as it grows: each call
+    reads only the lines added since the last. A Maildir without an index (a mail server started by an older
+    version) is listed instead, each file's headers read once."""
+
     def __init__(self, maildir: Path) -> None:
         self.maildir = maildir
         self._headers: dict[str, tuple[str | None, str | None, str | None]] = {}  # file -> (conference, purpose, to)
+        self._by_conference: dict[str, list[tuple[str, str, str]]] = {}  # conference -> (key, purpose, to), in order
+        self._read_to = 0  # bytes of the index read so far
+        self._index_file: tuple[int, int] | None = None  # which file that was (a new stack starts a new one)
 
     def find(self, conference_id: str, purposes: tuple[str, ...] | None = ("invitation",), to: str | None = None
              ) -> list[Message]:
         """The mails for a conference with one of `purposes` (None: any), to `to` if given, oldest first."""
         box = mailbox.Maildir(str(self.maildir), create=False)
+        if not (self.maildir / INDEX).exists():
+            return self._listed(box, conference_id, purposes, to)
+        self._follow_index()
+        return [box.get_message(key) for key, purpose, address in self._by_conference.get(conference_id, [])
+                if (purposes is None or purpose in purposes) and to in (None, address)]
+
+    def _follow_index(self) -> None:
+        with (self.maildir / INDEX).open("rb") as index:
+            started = os.fstat(index.fileno())
+            if (started.st_ino, started.st_dev) != self._index_file or started.st_size < self._read_to:
+                self._index_file, self._read_to, self._by_conference = (started.st_ino, started.st_dev), 0, {}
+            index.seek(self._read_to)
+            added = index.read()
+        complete = added[:added.rfind(b"\n") + 1]  # a line still being written is read next time
+        self._read_to += len(complete)
+        for line in complete.decode().splitlines():
+            key, conference, purpose, address = line.split("\t")
+            self._by_conference.setdefault(conference, []).append((key, purpose, address))
+
+    def _listed(self, box: mailbox.Maildir, conference_id: str, purposes: tuple[str, ...] | None, to: str | None
+                ) -> list[Message]:
         found = []
         for key in sorted(box.iterkeys()):  # a key starts with the time it was delivered
             if key not in self._headers:
@@ -31,7 +62,6 @@ class Mailbox:
             if conference == conference_id and (purposes is None or purpose in purposes) and to in (None, address):
                 found.append(box.get_message(key))
         return found
-
 
     def family_links(self, count: int) -> list[tuple[Message, str]]:
         """The newest invitations that carry a link to the family's form, with the link, newest first."""
