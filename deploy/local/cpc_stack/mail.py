@@ -34,8 +34,16 @@ class Mailbox:
         if not (self.maildir / INDEX).exists():
             return self._listed(box, conference_id, purposes, to)
         self._follow_index()
-        return [box.get_message(key) for key, purpose, address in self._by_conference.get(conference_id, [])
+        return [self._read(box, key) for key, purpose, address in self._by_conference.get(conference_id, [])
                 if (purposes is None or purpose in purposes) and to in (None, address)]
+
+    def _read(self, box: mailbox.Maildir, key: str) -> Message:
+        """The mail, where the server put it (`new/`), without listing the Maildir as `box.get_message` does."""
+        delivered = self.maildir / "new" / key
+        try:
+            return mailbox.MaildirMessage(delivered.read_bytes())
+        except FileNotFoundError:  # moved to cur/ by a mail client
+            return box.get_message(key)
 
     def _follow_index(self) -> None:
         with (self.maildir / INDEX).open("rb") as index:
