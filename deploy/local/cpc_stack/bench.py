@@ -126,6 +126,7 @@ def bench(console: Console, profile: str, days: int, speed: float, progress_fact
     table.add_row("the whole run, stack already up (s)", f"{total:.0f}")
     table.add_row("  simulated days (s)", f"{took.get('simulated_days', 0):.0f}")
     table.add_row("    of which waiting for the simulated clock (s)", f"{simulation.paced:.0f}")
+    table.add_row("    of which the services finishing each hour's work (s)", f"{simulation.kept_pace:.0f}")
     table.add_row("  services catching up after the last day (s)", f"{took.get('catching_up', 0):.0f}")
     table.add_row("case-management events in", f"{simulation.published}")
     table.add_row("events the services published", f"{outcome.events}")

@@ -127,21 +127,48 @@ async def _groups(admin: AIOKafkaAdminClient, prefix: str, patience: float = 60.
 
 async def consumer_lag(bootstrap: str, prefix: str = "cpc-") -> dict[str, int]:
     """Records each of the services' consumer groups has still to handle (end offset minus committed)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        groups = await _groups(admin, prefix)
-        committed = {group: await admin.list_consumer_group_offsets(group) for group in groups}
-    finally:
-        await admin.close()
-    topics = sorted({tp.topic for offsets in committed.values() for tp in offsets})
-    ends = await end_offsets(bootstrap, topics) if topics else {}
-    lag = {}
-    for group, offsets in committed.items():
-        topic_of_group = {tp.topic for tp in offsets}
-        lag[group] = sum(end - (offsets[tp].offset if tp in offsets else 0)
-                         for tp, end in ends.items() if tp.topic in topic_of_group)
-    return lag
+    async with LagProbe(bootstrap, prefix) as probe:
+        return await probe.lag()
+
+
+class LagProbe:
+    """Asks the broker, as often as needed over one pair of connections, how far behind the services' consumer
+    groups (`prefix...`) are."""
+
+    def __init__(self, bootstrap: str, prefix: str = "cpc-") -> None:
+        self._bootstrap, self._prefix = bootstrap, prefix
+
+    async def __aenter__(self) -> LagProbe:
+        self._admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap)
+        await self._admin.start()
+        self._consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False)
+        try:
+            await self._consumer.start()
+        except BaseException:
+            await self._admin.close()
+            raise
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        try:
+            await self._consumer.stop()
+        finally:
+            await self._admin.close()
+
+    async def lag(self) -> dict[str, int]:
+        """Records each group has still to handle (end offset minus committed)."""
+        groups = await _groups(self._admin, self._prefix)
+        committed = {group: await self._admin.list_consumer_group_offsets(group) for group in groups}
+        topics = sorted({tp.topic for offsets in committed.values() for tp in offsets})
+        partitions = [TopicPartition(t, p) for t in topics
+                      for p in (self._consumer.partitions_for_topic(t) or await _parts(self._consumer, t))]
+        ends = await self._consumer.end_offsets(partitions) if partitions else {}
+        lag = {}
+        for group, offsets in committed.items():
+            topic_of_group = {tp.topic for tp in offsets}
+            lag[group] = sum(end - (offsets[tp].offset if tp in offsets else 0)
+                             for tp, end in ends.items() if tp.topic in topic_of_group)
+        return lag
 
 
 async def skip_to_end(bootstrap: str, prefix: str = "cpc-", patience: float = 30.0) -> int:

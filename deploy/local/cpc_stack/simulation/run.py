@@ -80,8 +80,12 @@ def simulate_and_report(profile: str, days: int, seed: int, speed: float, start:
     took = simulation.seconds
     if took:
         console.print(f"Took {took['simulated_days']:.0f} s for the simulated days ({simulation.paced:.0f} s of it "
-                      f"waiting for the simulated clock, --speed {speed:g}), then {took['catching_up']:.0f} s for "
+                      f"waiting for the simulated clock, --speed {speed:g}; {simulation.kept_pace:.0f} s for the "
+                      f"services to handle each hour's work before the next), then {took['catching_up']:.0f} s for "
                       "the services to finish (3 s of it making sure they had).")
+    if simulation.went_on_behind:
+        console.print(f"[red]The clock went on {simulation.went_on_behind} times with the services still behind "
+                      "after 2 minutes: the figures are not those of services keeping up.[/red]")
     console.print(f"Report: {page}")
     console.print(f"Each conference: ./dev conferences --run {run.database_prefix} [CONFERENCE_ID]")
     return Outcome(page, figures, simulation, events, memory)

@@ -14,18 +14,23 @@ from zoneinfo import ZoneInfo
 
 import httpx
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 from cpc_shared.contracts import Topics
 from cpc_shared.http import issue_token
 from cpc_shared.profile import load_profile
 
 from cpc_stack import casemgmt, infra, services, settling
-from cpc_stack.observe import Watcher, skip_to_end
+from cpc_stack.observe import LagProbe, Watcher, skip_to_end
 from cpc_stack.paths import REPO, RUN
 from cpc_stack.simulation.families import Families
 from cpc_stack.simulation.scenarios import Scenario, load_scenario, write_profile
 from cpc_stack.simulation.workload import Workload
 
 DAY_START, DAY_END = time(8, 0), time(18, 0)
+# The clock goes on to the next hour once the services have handled all that this one brought and the topics
+# have been quiet for QUIET seconds (twice the services' timer poll, TIMER_POLL, so what fell due has gone out);
+# if they are still behind after PATIENCE seconds (a service down), it goes on anyway, and the report says so.
+TIMER_POLL, QUIET, PATIENCE = 0.05, 0.1, 120.0
 REPORTS_API = services.api("reports")
 SCHEDULING_API = services.api("scheduling")
 PROFILES = {"gloucestershire": ("profiles/gloucestershire-2022.yaml", date(2022, 5, 3)),
@@ -69,6 +74,9 @@ class Simulation:
         self.settled = False
         self.seconds: dict[str, float] = {}  # how long the simulated days, and the catching up after, took
         self.paced = 0.0  # of which, seconds spent waiting for the simulated clock (`speed`)
+        self.kept_pace = 0.0  # and seconds spent waiting for the services to handle each hour's work
+        self.went_on_behind = 0  # hours the clock went on with the services still behind (after PATIENCE)
+        self.probe: LagProbe | None = None
 
     def set_clock(self, now: datetime) -> None:
         self.clock_file.write_text(str((now - datetime.now(UTC)).total_seconds()))
@@ -77,7 +85,7 @@ class Simulation:
         return {"CPC_DATABASE_PREFIX": self.run.database_prefix, "CPC_PROFILE_PATH": str(self.run.profile_path),
                 # Timers look at the clock often (cheap: they read the store only when something falls due),
                 # so an alert raised on the simulated clock is at most minutes late, not hours.
-                "CPC_CLOCK_OFFSET_FILE": str(self.clock_file), "CPC_TIMER_POLL_SECONDS": "0.1"}
+                "CPC_CLOCK_OFFSET_FILE": str(self.clock_file), "CPC_TIMER_POLL_SECONDS": str(TIMER_POLL)}
 
     async def execute(self) -> Watcher:
         first = datetime.combine(self.run.start, DAY_START, tzinfo=self.zone)
@@ -93,7 +101,7 @@ class Simulation:
             self.producer = AIOKafkaProducer(bootstrap_servers=self.endpoints.kafka, acks="all",
                                              enable_idempotence=True)
             await self.producer.start()
-            async with httpx.AsyncClient(timeout=30) as http:
+            async with httpx.AsyncClient(timeout=30) as http, LagProbe(self.endpoints.kafka) as self.probe:
                 loop = asyncio.get_running_loop()
                 began = loop.time()
                 for index in range(self.run.days):
@@ -134,8 +142,30 @@ class Simulation:
             self.families.invited(watcher, now, {cid: datetime.fromisoformat(c["starts_at"])
                                                  for cid, c in self.latest.items() if cid not in self.cancelled})
             await self.families.write_due(now, http)
+            await self.keep_pace(watcher)
             await asyncio.sleep(1 / self.run.speed)
             self.paced += 1 / self.run.speed
+
+    async def keep_pace(self, watcher: Watcher) -> None:
+        """Wait until the services have handled what this simulated hour brought, so that a run's figures are those
+        of services that keep up, on a fast machine or a slow one (else the clock would run ahead of them at full
+        speed, and conferences fall due before they were scheduled)."""
+        assert self.probe is not None
+        loop = asyncio.get_running_loop()
+        began, seen = loop.time(), -1
+        while True:
+            try:
+                caught_up = sum((await self.probe.lag()).values()) == 0
+            except KafkaError:  # a slow answer from the broker: ask again
+                caught_up = False
+            if caught_up and len(watcher.seen) == seen:
+                break
+            if loop.time() - began > PATIENCE:
+                self.went_on_behind += 1
+                break
+            seen = len(watcher.seen)
+            await asyncio.sleep(QUIET)
+        self.kept_pace += loop.time() - began
 
     async def announce_absences(self, day: date | None) -> None:
         """The scenario's chairs away, entered by the team through the scheduling API."""
