@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import copy
 from collections import defaultdict
-from collections.abc import AsyncIterator, Hashable
+from collections.abc import AsyncIterator, Hashable, Sequence
 from typing import Any
 
 from cpc_shared.repository import DocumentStore
@@ -35,12 +35,19 @@ class InMemoryStore(DocumentStore):
         self.collections[collection][document["_id"]] = copy.deepcopy(document)
         return True
 
-    async def find_ids(self, collection: str, document_ids: list[Hashable]) -> list[dict[str, Any]]:
+    async def find_ids(self, collection: str, document_ids: Sequence[Hashable]) -> list[dict[str, Any]]:
         return [copy.deepcopy(self.collections[collection][i]) for i in document_ids
                 if i in self.collections[collection]]
 
     async def insert_many(self, collection: str, documents: list[dict[str, Any]]) -> set[Hashable]:
         return {document["_id"] for document in documents if not await self.insert(collection, document)}
+
+    async def delete_many_if(self, collection: str, document_ids: Sequence[Hashable], expect: dict[str, Any]) -> int:
+        documents = self.collections[collection]
+        gone = [i for i in dict.fromkeys(document_ids) if i in documents and matches(documents[i], expect)]
+        for document_id in gone:
+            del documents[document_id]
+        return len(gone)
 
     async def update_if(self, collection: str, document_id: Hashable, expect: dict[str, Any],
                         update: dict[str, Any]) -> bool:

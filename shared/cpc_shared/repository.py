@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import weakref
-from collections.abc import AsyncIterator, Hashable, Iterable
+from collections.abc import AsyncIterator, Hashable, Iterable, Sequence
 from datetime import date, datetime
 from enum import Enum
 from typing import Any, ClassVar, Generic, Literal, Protocol, Self, TypeVar
@@ -127,7 +127,7 @@ class DocumentStore:
             return False
         return True
 
-    async def find_ids(self, collection: str, document_ids: list[Hashable]) -> list[dict[str, Any]]:
+    async def find_ids(self, collection: str, document_ids: Sequence[Hashable]) -> list[dict[str, Any]]:
         """Those of these documents that exist, outboxes and all, in one read by `_id`."""
         return await self.db[collection].find({"_id": {"$in": document_ids}}).to_list()
 
@@ -149,6 +149,14 @@ class DocumentStore:
         async with self.locked(collection, document_id):
             result = await self.db[collection].update_one({"_id": document_id, **expect}, update)
             return result.matched_count == 1
+
+    async def delete_many_if(self, collection: str, document_ids: Sequence[Hashable], expect: dict[str, Any]) -> int:
+        """Delete those of these documents whose fields are as `expect`ed, in one call; how many were."""
+        async with contextlib.AsyncExitStack() as locks:
+            for document_id in sorted(set(document_ids), key=repr):  # always in one order: two callers never deadlock
+                await locks.enter_async_context(self.locked(collection, document_id))
+            result = await self.db[collection].delete_many({"_id": {"$in": list(document_ids)}, **expect})
+            return result.deleted_count
 
     async def delete_if(self, collection: str, document_id: Hashable, expect: dict[str, Any]) -> bool:
         """Delete the document if its fields are as `expect`ed; True if it was there and was."""

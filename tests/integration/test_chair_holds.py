@@ -101,3 +101,43 @@ async def test_the_diary_kept_in_the_process_learns_its_own_writes_at_once_and_a
         assert all(d.rooms == {("ROOM-1", day, second.starts_at.time())} for d in diaries)
     finally:
         await client.close()
+
+
+async def test_many_candidates_are_held_in_one_insert_and_let_go_in_one_delete_those_of_others_kept(stack):
+    """A plan's candidates are held in one call, whoever already holds some of them (one read says who); its
+    other holds go in one call too, by id, and never another conference's."""
+    from pymongo import AsyncMongoClient, monitoring
+
+    class Calls(monitoring.CommandListener):
+        def __init__(self) -> None:
+            self.names: list[str] = []
+
+        def started(self, event: monitoring.CommandStartedEvent) -> None:
+            if event.command_name in ("insert", "find", "delete", "update"):
+                self.names.append(event.command_name)
+
+        def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+            pass
+
+        def failed(self, event: monitoring.CommandFailedEvent) -> None:
+            pass
+
+    calls = Calls()
+    client = AsyncMongoClient(stack.mongodb, event_listeners=[calls])
+    db = client[f"cpc_chairs_{uuid.uuid4().hex[:8]}_scheduling"]
+    await prepare(db)
+    chairs = ChairSessions(DocumentStore(db, "ferretdb1"))
+    candidates = [session_at(15, at) for at in ("09:30", "13:30")] + [session_at(16, at) for at in ("09:30", "13:30")]
+    try:
+        assert await chairs.hold("CPC-B", [candidates[1]], NOW) == [candidates[1]]  # another conference's already
+        calls.names.clear()
+        assert await chairs.hold("CPC-A", candidates, NOW) == [candidates[0], *candidates[2:]]
+        assert calls.names == ["insert", "find"]
+        calls.names.clear()
+        await chairs.release_holds("CPC-A", [c.key for c in candidates])
+        assert calls.names == ["delete"]
+        left = {doc["_id"]: doc["conference_id"] async for doc in db["chair_sessions"].find({})}
+        assert left == {candidates[1].key: "CPC-B"}
+        assert await chairs.hold("CPC-C", [candidates[0]], NOW) == [candidates[0]]  # let go: free again
+    finally:
+        await client.close()

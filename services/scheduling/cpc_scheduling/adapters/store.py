@@ -183,22 +183,29 @@ class ChairSessions:
 
     async def hold(self, conference_id: str, candidates: list[Candidate], now: datetime, *, booked: bool = False
                    ) -> list[Candidate]:
-        """Claim each candidate's chair session for this conference; returns the candidates that are ours."""
-        ours = []
+        """Claim each candidate's chair session for this conference, all in one insert; returns the candidates that
+        are ours (those already held by this conference too: a retry after a crash)."""
+        wanted: dict[str, dict[str, Any]] = {}
         for candidate in candidates:
             day, at = candidate.session.split("|")
+            wanted[candidate.key] = {"_id": candidate.key, "chair_id": candidate.chair_id, "day": day, "at": at,
+                                     "conference_id": conference_id, "state": "booked" if booked else "held",
+                                     "until": now + HOLD_FOR}
+        if not wanted:
+            return []
+        taken = await self._store.insert_many(CHAIR_SESSIONS, list(wanted.values()))
+        holders = {doc["_id"]: doc for doc in await self._store.find_ids(CHAIR_SESSIONS, list(taken))} if taken else {}
+        ours = []
+        for candidate in candidates:
             key = candidate.key
-            doc = {"_id": key, "chair_id": candidate.chair_id, "day": day, "at": at, "conference_id": conference_id,
-                   "state": "booked" if booked else "held", "until": now + HOLD_FOR}
-            try:
-                await self._sessions.insert_one(doc)
-                self._learn(key, KnownSession.of(doc))
+            if key not in taken:
+                self._learn(key, KnownSession.of(wanted[key]))
                 ours.append(candidate)
-            except DuplicateKeyError:
-                holder = await self._sessions.find_one({"_id": key})
-                self._learn(key, KnownSession.of(holder) if holder else None)
-                if holder and holder["conference_id"] == conference_id:
-                    ours.append(candidate)  # ours already: a retry after a crash
+                continue
+            holder = holders.get(key)
+            self._learn(key, KnownSession.of(holder) if holder else None)
+            if holder and holder["conference_id"] == conference_id:
+                ours.append(candidate)
         return ours
 
     async def book(self, conference_id: str, chair_id: str, session: str, room_id: str | None = None,
@@ -224,13 +231,17 @@ class ChairSessions:
         await self._let_go(conference_id, sessions, {})
 
     async def _let_go(self, conference_id: str, sessions: Iterable[str], expect: dict[str, Any]) -> None:
-        # By `_id`, one at a time, never by conference: a query on another field reads the whole collection on
+        # By `_id`, all in one call, never by conference: a query on another field reads the whole collection on
         # FerretDB. A hold a crash left unlisted expires (expire_holds).
-        for key in dict.fromkeys(sessions):
-            deleted = await self._store.delete_if(CHAIR_SESSIONS, key, {"conference_id": conference_id, **expect})
+        keys = list(dict.fromkeys(sessions))
+        if not keys:
+            return
+        await self._store.delete_many_if(CHAIR_SESSIONS, keys, {"conference_id": conference_id, **expect})
+        for key in keys:
             known = self._known.get(key)
-            if deleted or (known and known.conference_id == conference_id and not expect):
-                self._learn(key, None)  # gone, or not this conference's after all (the next read says whose)
+            if known and known.conference_id == conference_id and all(
+                    getattr(known, field) == value for field, value in expect.items()):
+                self._learn(key, None)  # gone (one this process knew as another's, or not, shows at the next read)
 
     async def expire_holds(self, now: datetime) -> int:
         result = await self._sessions.delete_many({"state": "held", "until": {"$lt": now}})
