@@ -135,8 +135,12 @@ class LagProbe:
     """Asks the broker, as often as needed over one pair of connections, how far behind the services' consumer
     groups (`prefix...`) are."""
 
+    RELIST = 50
+
     def __init__(self, bootstrap: str, prefix: str = "cpc-") -> None:
         self._bootstrap, self._prefix = bootstrap, prefix
+        self._groups: list[str] = []
+        self._calls = 0
 
     async def __aenter__(self) -> LagProbe:
         self._admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap)
@@ -156,9 +160,13 @@ class LagProbe:
             await self._admin.close()
 
     async def lag(self) -> dict[str, int]:
-        """Records each group has still to handle (end offset minus committed)."""
-        groups = await _groups(self._admin, self._prefix)
-        committed = {group: await self._admin.list_consumer_group_offsets(group) for group in groups}
+        """Records each group has still to handle (end offset minus committed). The groups are listed again every
+        `RELIST` calls (services started meanwhile add theirs); their offsets are asked for side by side."""
+        if not self._groups or self._calls % self.RELIST == 0:
+            self._groups = await _groups(self._admin, self._prefix)
+        self._calls += 1
+        offsets = await asyncio.gather(*(self._admin.list_consumer_group_offsets(group) for group in self._groups))
+        committed = dict(zip(self._groups, offsets, strict=True))
         topics = sorted({tp.topic for offsets in committed.values() for tp in offsets})
         partitions = [TopicPartition(t, p) for t in topics
                       for p in (self._consumer.partitions_for_topic(t) or await _parts(self._consumer, t))]

@@ -152,19 +152,19 @@ class Simulation:
         speed, and conferences fall due before they were scheduled)."""
         assert self.probe is not None
         loop = asyncio.get_running_loop()
-        began, seen = loop.time(), -1
+        began, seen = loop.time(), len(watcher.seen)
         while True:
+            await asyncio.sleep(QUIET)
             try:
                 caught_up = sum((await self.probe.lag()).values()) == 0
             except KafkaError:  # a slow answer from the broker: ask again
                 caught_up = False
-            if caught_up and len(watcher.seen) == seen:
+            if caught_up and len(watcher.seen) == seen:  # and nothing new on the topics for QUIET seconds
                 break
             if loop.time() - began > PATIENCE:
                 self.went_on_behind += 1
                 break
             seen = len(watcher.seen)
-            await asyncio.sleep(QUIET)
         self.kept_pace += loop.time() - began
 
     async def announce_absences(self, day: date | None) -> None:
