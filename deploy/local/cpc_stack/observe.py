@@ -160,9 +160,10 @@ class LagProbe:
             await self._admin.close()
 
     async def lag(self) -> dict[str, int]:
-        """Records each group has still to handle (end offset minus committed). The groups are listed again every
-        `RELIST` calls (services started meanwhile add theirs); their offsets are asked for side by side."""
-        if not self._groups or self._calls % self.RELIST == 0:
+        """Records each group has still to handle (end offset minus committed). The groups are listed on each of the
+        first `RELIST` calls (services just started join theirs), then every `RELIST` calls; their offsets are asked
+        for side by side."""
+        if self._calls < self.RELIST or self._calls % self.RELIST == 0:  # every time while the services start
             self._groups = await _groups(self._admin, self._prefix)
         self._calls += 1
         offsets = await asyncio.gather(*(self._admin.list_consumer_group_offsets(group) for group in self._groups))
