@@ -46,5 +46,5 @@ async def test_a_service_killed_mid_flow_recovers_without_losing_or_doubling_wor
         assert len({b.data["booking_id"] for b in watcher.of_type("cpc.RoomBooked.v1", conference_id=conference_id)}) == 1
         sent = watcher.of_type("cpc.NotificationSent.v1", conference_id=conference_id, purpose="invitation")
         assert len({s.data["notification_id"] for s in sent}) == len(request["participants"])
-        if victim != "notifications":  # a kill between sending and recording may resend one mail: see README
+        if victim != "notifications":  # a kill between sending and recording may resend the event's mails: see README
             assert len(mails_for(running_services, conference_id)) == len(request["participants"])
