@@ -168,6 +168,11 @@ class DocumentStore:
 A = TypeVar("A", bound=Aggregate)
 
 
+def _first_document(aggregate: Aggregate, events: list[dict[str, Any]]) -> dict[str, Any]:
+    """An aggregate as first stored: its state, revision 1, and the events it recorded in its outbox."""
+    return {"_id": aggregate.id, **aggregate.state(), "revision": 1, "outbox": events}
+
+
 class Repository(Generic[A]):
     """Reads and saves one kind of aggregate; saving hands its recorded events to the outbox relay."""
 
@@ -197,7 +202,7 @@ class Repository(Generic[A]):
         if not aggregates:
             return []
         events = {aggregate.id: aggregate.recorded for aggregate in aggregates}
-        documents = [{"_id": a.id, **a.state(), "revision": 1, "outbox": events[a.id]} for a in aggregates]
+        documents = [_first_document(aggregate, events[aggregate.id]) for aggregate in aggregates]
         there_already = await self.store.insert_many(self.collection, documents)
         for aggregate in aggregates:
             if aggregate.id not in there_already:
@@ -207,7 +212,7 @@ class Repository(Generic[A]):
     async def add(self, aggregate: A) -> bool:
         """Store a new aggregate; False (nothing written) if one with its id exists already."""
         events = aggregate.recorded
-        document = {"_id": aggregate.id, **aggregate.state(), "revision": 1, "outbox": events}
+        document = _first_document(aggregate, events)
         if not await self.store.insert(self.collection, document):
             return False
         self._saved(aggregate, events)
