@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from aiokafka import ConsumerRecord
+from aiokafka import ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
@@ -102,6 +102,12 @@ class EventConsumer:
         # reads the topic (notifications reads contact details from the inbound topic) skips it.
         self._dead_letter_invalid = dead_letter_invalid
         self._inbox = inbox
+        # The ids of the events this group has handled, read from the inbox once the partitions are this process's
+        # (and again after each rebalance), then kept as they are handled: a record's id is looked up here, not in
+        # the store. Every copy of an event has the same key, so the same partition, and while a partition is held
+        # here no other process handles its records.
+        self._handled: set[str] | None = None
+        self._generation = 0
         self._lock = lock or asyncio.Lock()
         self._strict = topic == Topics.CASEMGMT
         self._wait_limit = wait_limit
@@ -120,6 +126,7 @@ class EventConsumer:
             decoder=_raw_body,
             parser=_lenient_parser,
             title=f"{group_id}:{topic}",
+            listener=_ForgetOnRebalance(self),
         )
         self._subscriber(self._on_message)
 
@@ -193,7 +200,26 @@ class EventConsumer:
     async def _already_handled(self, envelope: Envelope) -> bool:
         if self._inbox is None:
             return False
-        return await self._inbox.find_one({"_id": f"{self._group_id}|{envelope.id}"}, {"_id": 1}) is not None
+        handled = self._handled
+        while handled is None:
+            generation = self._generation
+            handled = await self._handled_so_far()
+            if generation != self._generation:  # a rebalance while reading: what was read may be out of date
+                handled = None
+        self._handled = handled
+        return envelope.id in handled
+
+    async def _handled_so_far(self) -> set[str]:
+        """The ids in this group's part of the inbox: one read, of ids only ("|" and "}" are neighbours in ASCII)."""
+        assert self._inbox is not None
+        prefix = f"{self._group_id}|"
+        found = self._inbox.find({"_id": {"$gte": prefix, "$lt": f"{self._group_id}}}"}}, {"_id": 1})
+        return {document["_id"][len(prefix):] async for document in found}
+
+    def forget_handled(self) -> None:
+        """Partitions came or went: what another process handled meanwhile is read again before the next record."""
+        self._handled = None
+        self._generation += 1
 
     async def _remember(self, envelope: Envelope) -> None:
         # An insert, not an upsert: the same answer (there once), at about half the store's work on FerretDB, where
@@ -201,6 +227,8 @@ class EventConsumer:
         if self._inbox is not None:
             with contextlib.suppress(DuplicateKeyError):  # remembered already: handled twice at once, or retried
                 await self._inbox.insert_one({"_id": f"{self._group_id}|{envelope.id}", "at": datetime.now(UTC)})
+            if self._handled is not None:
+                self._handled.add(envelope.id)
 
     async def _reject_invalid(self, msg: KafkaMessage, reason: str, kind: str) -> None:
         if self._dead_letter_invalid:
@@ -257,6 +285,17 @@ class EventConsumer:
         for topic, partition in self._lag_shown - shown:  # no longer read here: another replica tells its lag
             self._metrics.consumer_lag.remove(self._group_id, topic, str(partition))
         self._lag_shown = shown
+
+
+class _ForgetOnRebalance(ConsumerRebalanceListener):
+    def __init__(self, consumer: EventConsumer) -> None:
+        self._consumer = consumer
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        self._consumer.forget_handled()
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        self._consumer.forget_handled()
 
 
 def _record(msg: KafkaMessage) -> ConsumerRecord[bytes, bytes]:
