@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Protocol
 
 
@@ -51,6 +52,31 @@ class OffsetFileClock:
 
     def now(self) -> datetime:
         return datetime.now(UTC) + timedelta(seconds=self.offset())
+
+    def looked(self, job: str, offset: float, started: float) -> None:
+        """Tell whoever moves the clock that `job` has done, and published, what fell due by this offset, in a
+        look that began at `started` (wall-clock seconds): the file `<clock file>.looked.<job>`, replaced whole,
+        which the simulation reads before it moves the clock on."""
+        path = f"{self._path}.looked.{job}"
+        with open(f"{path}.new", "w") as file:
+            file.write(f"{offset!r} {started!r}")
+        os.replace(f"{path}.new", path)
+
+
+def looks_since(clock_path: Path, offset: float, since: float) -> bool | None:
+    """Whether every timer that says when it has looked (`OffsetFileClock.looked`) has, at this offset, in a look
+    that began at `since` or later; None when no timer says so."""
+    said = [path for path in clock_path.parent.glob(f"{clock_path.name}.looked.*") if not path.name.endswith(".new")]
+    if not said:
+        return None
+    for path in said:
+        try:
+            seen, started = (float(part) for part in path.read_text().split())
+        except (OSError, ValueError):  # being replaced: ask again
+            return False
+        if seen != offset or started < since:
+            return False
+    return True
 
 
 class FixedClock:

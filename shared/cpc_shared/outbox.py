@@ -99,6 +99,7 @@ class OutboxRelay:
         self._tasks: list[asyncio.Task[None]] = []
         self._published: dict[str, None] = {}  # ids published lately, oldest first: an entry goes out once
         self._publishing = asyncio.Lock()
+        self._draining = False
 
     def notify(self, collection: str, *document_ids: Hashable) -> None:
         """These documents were just given outbox entries: publish them now rather than at the next sweep."""
@@ -266,6 +267,7 @@ class OutboxRelay:
         while True:
             await self._wake.wait()
             self._wake.clear()
+            self._draining = True
             try:
                 await self.drain(sweep=False)
             except asyncio.CancelledError:
@@ -274,6 +276,14 @@ class OutboxRelay:
                 log.warning("outbox_relay_failed", error=type(error).__name__)
                 await asyncio.sleep(1.0)
                 self._wake.set()
+            finally:
+                self._draining = False
+
+    async def settled(self, step: float = 0.002) -> None:
+        """Return once what writers have handed over or named so far has been published (a simulated clock's
+        timers wait on this before they say they are done; see `Service.timer`)."""
+        while self._draining or self._wake.is_set() or self._handed or any(self._written.values()):
+            await asyncio.sleep(step)
 
     async def _sweep_now_and_then(self) -> None:
         """Look through every document at start-up and every `sweep` seconds, in a task of its own: on FerretDB

@@ -6,6 +6,7 @@ import asyncio
 import json
 import signal
 import socket
+import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
@@ -18,6 +19,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from cpc_shared.asyncapi import document_events
 from cpc_shared.broker import make_broker
+from cpc_shared.clock import OffsetFileClock
 from cpc_shared.consumer import EventConsumer, Route
 from cpc_shared.http import with_api
 from cpc_shared.logging import configure_logging, get_logger
@@ -108,17 +110,39 @@ class Service:
         self._api, self._api_prefixes = api, prefixes
 
     def every(self, seconds: float, job: Callable[[], Awaitable[object]]) -> None:
-        """Run `job` periodically while the service is up (timers, expiry sweeps)."""
+        """Run `job` periodically while the service is up (expiry sweeps)."""
 
         async def loop() -> None:
             while True:
-                try:
-                    await job()
-                except Exception as error:
-                    log.warning("periodic_job_failed", job=job.__name__, error=type(error).__name__)
+                await self._run_job(job)
                 await asyncio.sleep(seconds)
 
         self._background.append(loop)
+
+    def timer(self, seconds: float, job: Callable[[], Awaitable[object]]) -> None:
+        """Run `job`, which does what has fallen due on the service's clock, every `seconds`. On a clock
+        moved by a file (a simulation), each look that went well is then told beside it, once what it wrote has been
+        published: the simulation moves its clock on only when every timer has looked since the services caught up."""
+        clock = self.clock if isinstance(self.clock, OffsetFileClock) else None
+
+        async def loop() -> None:
+            while True:
+                started, offset = time.time(), clock.offset() if clock else 0.0
+                if await self._run_job(job) and clock is not None:
+                    await self.relay.settled()
+                    clock.looked(f"{self.name}.{job.__name__}", offset, started)
+                await asyncio.sleep(seconds)
+
+        self._background.append(loop)
+
+    @staticmethod
+    async def _run_job(job: Callable[[], Awaitable[object]]) -> bool:
+        try:
+            await job()
+        except Exception as error:
+            log.warning("periodic_job_failed", job=job.__name__, error=type(error).__name__)
+            return False
+        return True
 
     def app(self) -> Any:
         stream_app = self.stream_app()

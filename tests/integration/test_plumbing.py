@@ -265,6 +265,30 @@ async def test_events_a_repository_hands_over_are_published_in_order_and_pulled_
         await client.close()
 
 
+async def test_the_relay_is_settled_only_once_what_was_handed_over_is_published_and_pulled(stack, database_prefix):
+    """A simulated clock's timers say they have looked only after `settled`: by then their events are out."""
+    settings = ServiceSettings(kafka_bootstrap_servers=stack.kafka, mongodb_url=stack.mongodb,
+                               database_prefix=database_prefix)
+    client, db = connect(settings, "plumbing")
+    broker = make_broker(settings, client_id="test")
+    relay = OutboxRelay(db, ["aggregates"], broker, source="/test", sweep=3600)
+    repository = Repository(DocumentStore(db, settings.store_semantics), Cancellable, relay)
+    await broker.connect()
+    await relay.start()
+    try:
+        await relay.settled()  # nothing handed over: at once
+        for n in range(3):
+            aggregate = Cancellable(id=f"CPC-{uuid.uuid4().hex[:8]}")
+            aggregate.cancel(f"settled {n}")
+            assert await repository.add(aggregate)
+            await asyncio.wait_for(relay.settled(), 10)
+            assert (await db["aggregates"].find_one({"_id": aggregate.id}))["outbox"] == []
+    finally:
+        await relay.stop()
+        await broker.stop()
+        await client.close()
+
+
 async def test_an_event_delivered_twice_with_the_same_id_is_handled_once(stack, database_prefix):
     topic, group = f"test.plumbing.{uuid.uuid4().hex[:8]}", f"test-{uuid.uuid4().hex[:8]}"
     await new_topics(stack.kafka, topic, f"{topic}.dlq")
@@ -294,6 +318,59 @@ async def test_an_event_delivered_twice_with_the_same_id_is_handled_once(stack, 
         await broker.stop()
         await client.close()
     assert handled[0] == "same-id" and handled[1] != "same-id"
+
+
+async def test_a_new_process_reads_its_groups_handled_ids_once_and_skips_a_copy_of_one_handled_before(
+        stack, database_prefix):
+    """The inbox is read once per process (and rebalance), not once per record: a copy of an event the group
+    handled before the process started is still skipped, and the records after it are handled."""
+    from pymongo import AsyncMongoClient, monitoring
+
+    class InboxReads(monitoring.CommandListener):
+        def __init__(self) -> None:
+            self.count = 0
+
+        def started(self, event: monitoring.CommandStartedEvent) -> None:
+            if event.command_name == "find" and event.command.get("find") == "inbox":
+                self.count += 1
+
+        def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+            pass
+
+        def failed(self, event: monitoring.CommandFailedEvent) -> None:
+            pass
+
+    topic, group = f"test.plumbing.{uuid.uuid4().hex[:8]}", f"test-{uuid.uuid4().hex[:8]}"
+    await new_topics(stack.kafka, topic, f"{topic}.dlq")
+    data = {"conference_id": "A", "case_id": "CASE-1", "held_on": "2026-11-20", "outcome": "no_plan", "quorate": True}
+    headers, key, value = encode(id="handled-once", type=OUTCOME, source="/test", time=datetime.now(UTC), key="CASE-1",
+                                 data=data)
+    inbox_name = f"{database_prefix}_plumbing"
+    handled: list[list[str]] = [[], []]
+    for process in (0, 1):
+        reads = InboxReads()
+        client = AsyncMongoClient(stack.mongodb, event_listeners=[reads])
+
+        async def handler(event: ConferenceOutcomeRecorded, envelope, seen: list[str] = handled[process]) -> None:
+            seen.append(event.conference_id)
+
+        broker = make_broker(ServiceSettings(kafka_bootstrap_servers=stack.kafka), client_id=f"test-{process}")
+        EventConsumer(broker, topic=topic, group_id=group, routes={OUTCOME: Route(ConferenceOutcomeRecorded, handler)},
+                      inbox=client[inbox_name]["inbox"])
+        await broker.start()
+        producer = AIOKafkaProducer(bootstrap_servers=stack.kafka, acks="all")
+        await producer.start()
+        try:
+            await producer.send_and_wait(topic, value, key=key, headers=list(headers.items()))
+            await send_outcomes(stack.kafka, topic, [f"AFTER-{process}-{n}" for n in range(3)])
+            expected = 3 + (process == 0)
+            assert await wait_for(lambda seen=handled[process], n=expected: len(seen) >= n)
+        finally:
+            await producer.stop()
+            await broker.stop()
+            await client.close()
+        assert reads.count == 1
+    assert handled == [["A", "AFTER-0-0", "AFTER-0-1", "AFTER-0-2"], ["AFTER-1-0", "AFTER-1-1", "AFTER-1-2"]]
 
 
 async def test_a_record_whose_headers_are_not_utf8_is_dead_lettered_not_lost(stack):

@@ -110,6 +110,6 @@ def build() -> Service:
     async def send_due() -> None:
         await handlers.send_due(post)
 
-    service.every(settings.timer_poll_seconds, send_due)
+    service.timer(settings.timer_poll_seconds, send_due)
     service.publishes(NotificationSent, NotificationFailed)
     return service

@@ -46,7 +46,7 @@ def build() -> Service:
         ConferenceRescheduled.type: Route(ConferenceRescheduled, on_conference_scheduled),
         ConferenceCancelled.type: Route(ConferenceCancelled, on_conference_cancelled),
     })
-    service.every(settings.timer_poll_seconds, raise_alerts)
+    service.timer(settings.timer_poll_seconds, raise_alerts)
     service.mount_api(build_api(desk, settings.staff_token_secret.get_secret_value(), form_limits(settings)),
                       prefixes=("/api", "/family"))
     service.publishes(ReportRequested, ReportSubmitted, ReportOverdue, ReportEscalated, ReportWithdrawn,

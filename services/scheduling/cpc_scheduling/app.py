@@ -87,7 +87,7 @@ def build() -> Service:
     service.metrics.gauge("cpc_conferences_past_deadline_not_held",
                           "Conferences not yet held whose statutory deadline has passed.", past_deadline_not_held)
     service.every(60, expire_chair_holds)
-    service.every(settings.timer_poll_seconds, remind_team)
+    service.timer(settings.timer_poll_seconds, remind_team)
     secret = settings.staff_token_secret.get_secret_value()
     api = build_api(s, secret)
     kafka = kafka_client_options(settings)

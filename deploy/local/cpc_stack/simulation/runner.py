@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import httpx
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
+from cpc_shared.clock import looks_since
 from cpc_shared.contracts import Topics
 from cpc_shared.http import issue_token
 from cpc_shared.profile import load_profile
@@ -27,10 +28,11 @@ from cpc_stack.simulation.scenarios import Scenario, load_scenario, write_profil
 from cpc_stack.simulation.workload import Workload
 
 DAY_START, DAY_END = time(8, 0), time(18, 0)
-# The clock goes on to the next hour once the services have handled all that this one brought and the topics
-# have been quiet for QUIET seconds (twice the services' timer poll, TIMER_POLL, so what fell due has gone out);
-# if they are still behind after PATIENCE seconds (a service down), it goes on anyway, and the report says so.
-TIMER_POLL, QUIET, PATIENCE = 0.05, 0.1, 120.0
+# The clock goes on to the next hour once nothing new has come on the topics for QUIET seconds, every consumer
+# group has handled all it was given, every timer (polling every TIMER_POLL) has looked at the store since then
+# and published what fell due, and still nothing new has come. If the services are still behind after PATIENCE
+# seconds (one down), it goes on anyway, and the report says so.
+TIMER_POLL, QUIET, STEP, PATIENCE = 0.02, 0.03, 0.005, 120.0
 REPORTS_API = services.api("reports")
 SCHEDULING_API = services.api("scheduling")
 PROFILES = {"gloucestershire": ("profiles/gloucestershire-2022.yaml", date(2022, 5, 3)),
@@ -77,9 +79,11 @@ class Simulation:
         self.kept_pace = 0.0  # and seconds spent waiting for the services to handle each hour's work
         self.went_on_behind = 0  # hours the clock went on with the services still behind (after PATIENCE)
         self.probe: LagProbe | None = None
+        self.offset = 0.0
 
     def set_clock(self, now: datetime) -> None:
-        self.clock_file.write_text(str((now - datetime.now(UTC)).total_seconds()))
+        self.offset = (now - datetime.now(UTC)).total_seconds()
+        self.clock_file.write_text(repr(self.offset))
 
     def service_env(self) -> dict[str, str]:
         return {"CPC_DATABASE_PREFIX": self.run.database_prefix, "CPC_PROFILE_PATH": str(self.run.profile_path),
@@ -91,6 +95,8 @@ class Simulation:
         first = datetime.combine(self.run.start, DAY_START, tzinfo=self.zone)
         self.set_clock(first)
         services.stop()
+        for said in RUN.glob(f"{self.clock_file.name}.looked.*"):  # an earlier run's timers
+            said.unlink()
         self.skipped = await skip_to_end(self.endpoints.kafka)
         # Watch before the services start, so the topics' record of the run is whole from its first event.
         async with Watcher(self.endpoints.kafka, [name for t in Topics.ALL for name in (t, Topics.dead_letter(t))]
@@ -150,22 +156,49 @@ class Simulation:
         """Wait until the services have handled what this simulated hour brought, so that a run's figures are those
         of services that keep up, on a fast machine or a slow one (else the clock would run ahead of them at full
         speed, and conferences fall due before they were scheduled)."""
-        assert self.probe is not None
         loop = asyncio.get_running_loop()
-        began, seen = loop.time(), len(watcher.seen)
-        while True:
-            await asyncio.sleep(QUIET)
-            try:
-                caught_up = sum((await self.probe.lag()).values()) == 0
-            except KafkaError:  # a slow answer from the broker: ask again
-                caught_up = False
-            if caught_up and len(watcher.seen) == seen:  # and nothing new on the topics for QUIET seconds
-                break
-            if loop.time() - began > PATIENCE:
-                self.went_on_behind += 1
-                break
-            seen = len(watcher.seen)
+        began = loop.time()
+        while loop.time() - began <= PATIENCE:
+            seen = await self._quiet(watcher)
+            caught_up_at = datetime.now(UTC).timestamp()
+            if not await self._caught_up() or len(watcher.seen) != seen:
+                continue
+            if not await self._timers_looked_since(caught_up_at, began):
+                break  # out of patience
+            if len(watcher.seen) == seen and await self._caught_up():
+                self.kept_pace += loop.time() - began
+                return
+        self.went_on_behind += 1
         self.kept_pace += loop.time() - began
+
+    @staticmethod
+    async def _quiet(watcher: Watcher) -> int:
+        """Return once nothing new has come on the topics for QUIET seconds: how many records have come so far."""
+        loop = asyncio.get_running_loop()
+        seen, since = len(watcher.seen), loop.time()
+        while loop.time() - since < QUIET:
+            await asyncio.sleep(STEP)
+            if len(watcher.seen) != seen:
+                seen, since = len(watcher.seen), loop.time()
+        return seen
+
+    async def _caught_up(self) -> bool:
+        """Every consumer group has committed all its topics hold."""
+        assert self.probe is not None
+        try:
+            return sum((await self.probe.lag()).values()) == 0
+        except KafkaError:  # a slow answer from the broker: ask again
+            return False
+
+    async def _timers_looked_since(self, since: float, began: float) -> bool:
+        """Wait until every timer has looked at the store (at this hour) in a look begun at `since` or later, and
+        published what fell due; False if PATIENCE ran out first."""
+        loop = asyncio.get_running_loop()
+        while looks_since(self.clock_file, self.offset, since) is False:
+            if loop.time() - began > PATIENCE:
+                return False
+            await asyncio.sleep(STEP)
+        return True
 
     async def announce_absences(self, day: date | None) -> None:
         """The scenario's chairs away, entered by the team through the scheduling API."""
