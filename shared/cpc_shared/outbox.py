@@ -46,6 +46,7 @@ DocumentLocks = Callable[[str, Hashable], AbstractAsyncContextManager[None]]
 TAKEOVER = timedelta(seconds=20)
 FRESH = timedelta(seconds=5)  # a sweep leaves this process's newer entries to the notified drain
 PULL_BATCH = 200
+PULL_AFTER, PULL_WITHIN = 0.05, 1.0  # seconds: see OutboxRelay._unpulled
 SWEEP_SHARE = 0.1  # of the time, at most, spent sweeping (when a sweep takes longer than a tenth of `sweep`)
 REMEMBER_PUBLISHED = 100_000  # entry ids; a sweep and a drain that read one entry publish it once
 _writer = {"id": "local"}
@@ -100,6 +101,11 @@ class OutboxRelay:
         self._published: dict[str, None] = {}  # ids published lately, oldest first: an entry goes out once
         self._publishing = asyncio.Lock()
         self._draining = False
+        # Entries published from what writers handed over, still in their documents: pulled together once the relay
+        # has had nothing new for PULL_AFTER seconds, or PULL_BATCH documents wait, or the first has waited
+        # PULL_WITHIN; a burst's pulls are then a few updates, not one per event handled.
+        self._unpulled: dict[tuple[str, Hashable], list[dict[str, Any]]] = {}
+        self._unpulled_since = 0.0
 
     def notify(self, collection: str, *document_ids: Hashable) -> None:
         """These documents were just given outbox entries: publish them now rather than at the next sweep."""
@@ -128,8 +134,11 @@ class OutboxRelay:
                 await task
             except asyncio.CancelledError:
                 pass
+        if self._unpulled:  # what is left is published again after a restart (consumers handle an id once)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._pull_unpulled(), 2.0)
 
-    async def drain(self, *, sweep: bool = True, leave_fresh: bool = False) -> int:
+    async def drain(self, *, sweep: bool = True, leave_fresh: bool = False, defer_pulls: bool = False) -> int:
         """Publish what is pending once: with `sweep`, in every document (this process's entries, and any
         another left too long); without, in the documents named by `notify` since the last drain. With
         `leave_fresh`, a sweep leaves documents this process wrote to in the last seconds to the notified drain.
@@ -159,40 +168,56 @@ class OutboxRelay:
                 self._written.setdefault(name, set()).update(written)  # told again at the next drain
                 raise
         if not sweep:
-            published += await self._publish_handed()
+            published += await self._publish_handed(pull=not defer_pulls)
         return published
 
-    async def _publish_handed(self) -> int:
-        """Publish the entries writers handed over, in order per document; then pull them, one update per
-        collection for all its documents (by `_id`, each under its document's lock). What a fault leaves is handed
-        back, before anything handed over since (those published already go out once)."""
+    async def _publish_handed(self, *, pull: bool = True) -> int:
+        """Publish the entries writers handed over, in order per document; then (with `pull`, else later, see
+        `_run`) pull them. What a fault leaves is handed back, before anything handed over since (those published
+        already go out once)."""
         handed, self._handed = self._handed, {}
         published = 0
         try:
-            for entries in handed.values():
+            for place, entries in list(handed.items()):
                 async with self._publishing:
                     for entry in entries:
                         published += await self._publish_once(entry)
+                if not self._unpulled:
+                    self._unpulled_since = asyncio.get_running_loop().time()
+                self._unpulled.setdefault(place, []).extend(handed.pop(place))
+        except BaseException:
+            later, self._handed = self._handed, dict(handed)
+            for place, entries in later.items():
+                self._handed.setdefault(place, []).extend(entries)
+            raise
+        if pull:
+            await self._pull_unpulled()
+        return published
+
+    async def _pull_unpulled(self) -> None:
+        """Pull the entries published from what writers handed over: one update per collection for many documents
+        (by `_id`, each under its document's lock). What a fault leaves is pulled next time."""
+        unpulled, self._unpulled = self._unpulled, {}
+        try:
             by_collection: dict[str, list[Hashable]] = {}
-            for name, document_id in handed:
+            for name, document_id in unpulled:
                 by_collection.setdefault(name, []).append(document_id)
             for name, all_ids in by_collection.items():
                 for start in range(0, len(all_ids), PULL_BATCH):
                     document_ids = all_ids[start:start + PULL_BATCH]
-                    entries = [entry for document_id in document_ids for entry in handed[(name, document_id)]]
+                    entries = [entry for document_id in document_ids for entry in unpulled[(name, document_id)]]
                     async with contextlib.AsyncExitStack() as turns:
                         for document_id in sorted(document_ids, key=repr):  # one order: no two wait on each other
                             await turns.enter_async_context(self._locked(name, document_id))
                         await self._db[name].update_many({"_id": {"$in": document_ids}},
                                                          {"$pullAll": {"outbox": entries}})
                     for document_id in document_ids:
-                        del handed[(name, document_id)]
+                        del unpulled[(name, document_id)]
         except BaseException:
-            later, self._handed = self._handed, dict(handed)
+            later, self._unpulled = self._unpulled, unpulled
             for place, entries in later.items():
-                self._handed.setdefault(place, []).extend(entries)
+                self._unpulled.setdefault(place, []).extend(entries)
             raise
-        return published
 
     def _measure(self, collection: str, pending: list[dict[str, Any]]) -> None:
         """The backlog a sweep found: every entry not yet pulled, whichever replica wrote it."""
@@ -263,13 +288,23 @@ class OutboxRelay:
         log.info("event_published", event_type=entry["type"], event_id=entry["id"], conference_id=entry["key"])
 
     async def _run(self) -> None:
-        """Publish the documents writers name, as they name them."""
+        """Publish the documents writers name, as they name them; pull what was published when the writers pause."""
+        loop = asyncio.get_running_loop()
         while True:
-            await self._wake.wait()
+            if self._unpulled:
+                try:
+                    await asyncio.wait_for(self._wake.wait(), PULL_AFTER)
+                except TimeoutError:
+                    await self._pull_or_wait()
+                    continue
+            else:
+                await self._wake.wait()
             self._wake.clear()
             self._draining = True
             try:
-                await self.drain(sweep=False)
+                await self.drain(sweep=False, defer_pulls=True)
+                if len(self._unpulled) >= PULL_BATCH or loop.time() - self._unpulled_since >= PULL_WITHIN:
+                    await self._pull_unpulled()
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # store or broker away: try again shortly
@@ -278,6 +313,15 @@ class OutboxRelay:
                 self._wake.set()
             finally:
                 self._draining = False
+
+    async def _pull_or_wait(self) -> None:
+        try:
+            await self._pull_unpulled()
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # store away: the entries stay, and are pulled next time
+            log.warning("outbox_pull_failed", error=type(error).__name__)
+            await asyncio.sleep(1.0)
 
     async def settled(self, step: float = 0.002) -> None:
         """Return once what writers have handed over or named so far has been published (a simulated clock's

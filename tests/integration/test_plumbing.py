@@ -265,24 +265,67 @@ async def test_events_a_repository_hands_over_are_published_in_order_and_pulled_
         await client.close()
 
 
-async def test_the_relay_is_settled_only_once_what_was_handed_over_is_published_and_pulled(stack, database_prefix):
-    """A simulated clock's timers say they have looked only after `settled`: by then their events are out."""
-    settings = ServiceSettings(kafka_bootstrap_servers=stack.kafka, mongodb_url=stack.mongodb,
-                               database_prefix=database_prefix)
-    client, db = connect(settings, "plumbing")
+class StoreCalls:
+    """Counts the commands a client sends, by name (a pymongo command listener)."""
+
+    def __init__(self) -> None:
+        from pymongo import monitoring
+
+        class Listener(monitoring.CommandListener):
+            def started(inner, event: monitoring.CommandStartedEvent) -> None:
+                self.names.append(event.command_name)
+
+            def succeeded(inner, event: monitoring.CommandSucceededEvent) -> None:
+                pass
+
+            def failed(inner, event: monitoring.CommandFailedEvent) -> None:
+                pass
+
+        self.names: list[str] = []
+        self.listener = Listener()
+
+
+async def test_the_relay_is_settled_once_what_was_handed_over_is_published_and_pulls_a_bursts_entries_together(
+        stack, database_prefix):
+    """A simulated clock's timers say they have looked only after `settled`: by then their events are out. The
+    entries of many saves in a burst are pulled from their documents in one update once the writers pause."""
+    from pymongo import AsyncMongoClient
+
+    calls = StoreCalls()
+    client = AsyncMongoClient(stack.mongodb, event_listeners=[calls.listener])
+    db = client[f"{database_prefix}_plumbing"]
+    settings = ServiceSettings(kafka_bootstrap_servers=stack.kafka)
     broker = make_broker(settings, client_id="test")
     relay = OutboxRelay(db, ["aggregates"], broker, source="/test", sweep=3600)
-    repository = Repository(DocumentStore(db, settings.store_semantics), Cancellable, relay)
+    repository = Repository(DocumentStore(db, "ferretdb1"), Cancellable, relay)
     await broker.connect()
     await relay.start()
     try:
         await relay.settled()  # nothing handed over: at once
-        for n in range(3):
+        first = Cancellable(id=f"CPC-{uuid.uuid4().hex[:8]}")
+        first.cancel("settled")
+        entry_id = first.recorded[0]["id"]
+        assert await repository.add(first)
+        await asyncio.wait_for(relay.settled(), 10)
+        assert entry_id in relay._published
+        ids = [first.id]
+        calls.names.clear()
+        for n in range(5):  # a burst
             aggregate = Cancellable(id=f"CPC-{uuid.uuid4().hex[:8]}")
-            aggregate.cancel(f"settled {n}")
+            aggregate.cancel(f"burst {n}")
             assert await repository.add(aggregate)
-            await asyncio.wait_for(relay.settled(), 10)
-            assert (await db["aggregates"].find_one({"_id": aggregate.id}))["outbox"] == []
+            ids.append(aggregate.id)
+
+        async def pulled() -> bool:
+            found = await db["aggregates"].find({"_id": {"$in": ids}, "outbox.0": {"$exists": True}}).to_list()
+            return not found
+
+        for _ in range(50):
+            await asyncio.sleep(0.1)
+            if await pulled():
+                break
+        assert await pulled()
+        assert calls.names.count("update") == 1
     finally:
         await relay.stop()
         await broker.stop()
