@@ -82,3 +82,6 @@ class RecordingRelay:
 
     def hand_over(self, collection: str, document_id: Hashable, entries: list[dict[str, Any]]) -> None:
         self.notified.append((collection, document_id))
+
+    def published_here(self, entry_ids: list[str]) -> bool:
+        return False

@@ -118,6 +118,11 @@ class OutboxRelay:
         self._handed.setdefault((collection, document_id), []).extend(entries)
         self._wake.set()
 
+    def published_here(self, entry_ids: list[str]) -> bool:
+        """Whether this process has published (or is publishing) every one of these entries: a document read with
+        only such entries still in its outbox can hand its next ones over, without being read again."""
+        return all(entry_id in self._published for entry_id in entry_ids)
+
     async def pending(self) -> int:
         """How many documents hold events not yet published (whichever replica wrote them)."""
         return sum([await self._db[name].count_documents({"outbox.0": {"$exists": True}}) for name in self._collections])

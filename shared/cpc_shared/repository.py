@@ -90,6 +90,8 @@ class Relay(Protocol):
 
     def hand_over(self, collection: str, document_id: Hashable, entries: list[dict[str, Any]]) -> None: ...
 
+    def published_here(self, entry_ids: list[str]) -> bool: ...
+
 
 class DocumentStore:
     """One service's database, with the store's semantics in this one place."""
@@ -182,11 +184,11 @@ class Repository(Generic[A]):
 
     async def get(self, aggregate_id: str) -> A | None:
         document = await self.store.find(self.collection, aggregate_id)
-        return self.model.from_document(document) if document else None
+        return self._read(document) if document else None
 
     async def find(self, query: dict[str, Any]) -> list[A]:
         """Aggregates matching a query (equality, $in, $ne, $lt... on top-level fields)."""
-        return [self.model.from_document(document) for document in await self.store.find_many(self.collection, query)]
+        return [self._read(document) for document in await self.store.find_many(self.collection, query)]
 
     async def get_many(self, aggregate_ids: Iterable[str]) -> dict[str, A]:
         """Those of these aggregates that exist, by id, in one read."""
@@ -194,7 +196,13 @@ class Repository(Generic[A]):
         if not wanted:
             return {}
         documents = await self.store.find_ids(self.collection, wanted)
-        return {document["_id"]: self.model.from_document(document) for document in documents}
+        return {document["_id"]: self._read(document) for document in documents}
+
+    def _read(self, document: dict[str, Any]) -> A:
+        aggregate = self.model.from_document(document)
+        if aggregate._unpublished and self.relay.published_here([entry["id"] for entry in document["outbox"]]):
+            aggregate._unpublished = False  # its entries went out from here and are pulled with the next pulls
+        return aggregate
 
     async def add_many(self, aggregates: list[A]) -> list[A]:
         """Store new aggregates in one write; returns those not stored because one with their id exists already

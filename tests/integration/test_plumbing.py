@@ -265,6 +265,45 @@ async def test_events_a_repository_hands_over_are_published_in_order_and_pulled_
         await client.close()
 
 
+async def test_a_document_read_before_its_published_entries_are_pulled_hands_its_next_ones_over(
+        stack, database_prefix):
+    """Read while this process's published entries still wait to be pulled, an aggregate's next save hands its
+    events over (no read of the document to publish them); they go out after the earlier ones, and all are pulled."""
+    settings = ServiceSettings(kafka_bootstrap_servers=stack.kafka, mongodb_url=stack.mongodb,
+                               database_prefix=database_prefix)
+    client, db = connect(settings, "plumbing")
+    broker = make_broker(settings, client_id="test")
+    relay = OutboxRelay(db, ["aggregates"], broker, source="/test", sweep=3600)
+    repository = Repository(DocumentStore(db, settings.store_semantics), Cancellable, relay)
+    key = f"CPC-{uuid.uuid4().hex[:8]}"
+    watcher = AIOKafkaConsumer(bootstrap_servers=stack.kafka, enable_auto_commit=False)
+    await watcher.start()
+    partitions = [TopicPartition("cpc.conferences", p) for p in range(3)]
+    watcher.assign(partitions)
+    for partition, offset in (await watcher.end_offsets(partitions)).items():
+        watcher.seek(partition, offset)
+    await broker.connect()
+    try:
+        first = Cancellable(id=key)
+        first.cancel("one")
+        assert await repository.add(first)
+        assert await relay.drain(sweep=False, defer_pulls=True) == 1
+        assert len((await db["aggregates"].find_one({"_id": key}))["outbox"]) == 1  # published, not yet pulled
+        again = await repository.get(key)
+        assert again is not None and not again._unpublished
+        again.cancel("two")
+        await repository.save(again)
+        assert relay._handed and not relay._written
+        assert await relay.drain(sweep=False) == 1
+        assert (await db["aggregates"].find_one({"_id": key}))["outbox"] == []
+        seen = await published_for(watcher, [key], 2)
+        assert [event["reason"] for event in seen[key]] == ["one", "two"]
+    finally:
+        await watcher.stop()
+        await broker.stop()
+        await client.close()
+
+
 class StoreCalls:
     """Counts the commands a client sends, by name (a pymongo command listener)."""
 
