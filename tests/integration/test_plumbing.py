@@ -64,6 +64,17 @@ async def first_dead_letter(bootstrap: str, topic: str):
         await dlq.stop()
 
 
+async def conferences_from_now(bootstrap: str) -> AIOKafkaConsumer:
+    """A started consumer of cpc.conferences, at the end of each partition: it reads what is published from now."""
+    watcher = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await watcher.start()
+    partitions = [TopicPartition("cpc.conferences", p) for p in range(3)]
+    watcher.assign(partitions)
+    for partition, offset in (await watcher.end_offsets(partitions)).items():
+        watcher.seek(partition, offset)
+    return watcher
+
+
 async def wait_for(condition, timeout: float = 30) -> bool:
     for _ in range(int(timeout / 0.1)):
         if condition():
@@ -151,7 +162,6 @@ async def test_an_event_waiting_for_one_that_never_comes_is_dead_lettered_and_th
 
 
 async def test_the_outbox_relay_publishes_each_pending_event_once_and_empties_the_outbox(stack, database_prefix):
-    topic = "cpc.conferences"
     settings = ServiceSettings(kafka_bootstrap_servers=stack.kafka, mongodb_url=stack.mongodb,
                                database_prefix=database_prefix)
     client, db = connect(settings, "plumbing")
@@ -162,13 +172,7 @@ async def test_the_outbox_relay_publishes_each_pending_event_once_and_empties_th
     at = datetime.now(UTC)
     await db["aggregates"].insert_one({"_id": conference_id, "state": "cancelled",
                                        "outbox": [outbox_entry(e, at=at, cause=str(n)) for n, e in enumerate(events)]})
-    watcher = AIOKafkaConsumer(bootstrap_servers=stack.kafka, enable_auto_commit=False)
-    await watcher.start()
-    partitions = [TopicPartition(topic, p) for p in range(3)]
-    watcher.assign(partitions)
-    ends = await watcher.end_offsets(partitions)
-    for partition, offset in ends.items():
-        watcher.seek(partition, offset)
+    watcher = await conferences_from_now(stack.kafka)
     await broker.connect()
     try:
         assert await relay.drain() == 3
@@ -221,12 +225,7 @@ async def test_events_a_repository_hands_over_are_published_in_order_and_pulled_
     relay = OutboxRelay(db, ["aggregates"], broker, source="/test", sweep=3600)
     repository = Repository(DocumentStore(db, settings.store_semantics), Cancellable, relay)
     handed, named = f"CPC-{uuid.uuid4().hex[:8]}", f"CPC-{uuid.uuid4().hex[:8]}"
-    watcher = AIOKafkaConsumer(bootstrap_servers=stack.kafka, enable_auto_commit=False)
-    await watcher.start()
-    partitions = [TopicPartition("cpc.conferences", p) for p in range(3)]
-    watcher.assign(partitions)
-    for partition, offset in (await watcher.end_offsets(partitions)).items():
-        watcher.seek(partition, offset)
+    watcher = await conferences_from_now(stack.kafka)
     await broker.connect()
     try:
         first = Cancellable(id=handed)
@@ -276,12 +275,7 @@ async def test_a_document_read_before_its_published_entries_are_pulled_hands_its
     relay = OutboxRelay(db, ["aggregates"], broker, source="/test", sweep=3600)
     repository = Repository(DocumentStore(db, settings.store_semantics), Cancellable, relay)
     key = f"CPC-{uuid.uuid4().hex[:8]}"
-    watcher = AIOKafkaConsumer(bootstrap_servers=stack.kafka, enable_auto_commit=False)
-    await watcher.start()
-    partitions = [TopicPartition("cpc.conferences", p) for p in range(3)]
-    watcher.assign(partitions)
-    for partition, offset in (await watcher.end_offsets(partitions)).items():
-        watcher.seek(partition, offset)
+    watcher = await conferences_from_now(stack.kafka)
     await broker.connect()
     try:
         first = Cancellable(id=key)
@@ -305,14 +299,14 @@ async def test_a_document_read_before_its_published_entries_are_pulled_hands_its
 
 
 class StoreCalls:
-    """Counts the commands a client sends, by name (a pymongo command listener)."""
+    """The commands a client sends, as (name, collection) (a pymongo command listener)."""
 
     def __init__(self) -> None:
         from pymongo import monitoring
 
         class Listener(monitoring.CommandListener):
             def started(inner, event: monitoring.CommandStartedEvent) -> None:
-                self.names.append(event.command_name)
+                self.commands.append((event.command_name, str(event.command.get(event.command_name))))
 
             def succeeded(inner, event: monitoring.CommandSucceededEvent) -> None:
                 pass
@@ -320,8 +314,11 @@ class StoreCalls:
             def failed(inner, event: monitoring.CommandFailedEvent) -> None:
                 pass
 
-        self.names: list[str] = []
+        self.commands: list[tuple[str, str]] = []
         self.listener = Listener()
+
+    def count(self, name: str, collection: str | None = None) -> int:
+        return sum(1 for n, c in self.commands if n == name and collection in (None, c))
 
 
 async def test_the_relay_is_settled_once_what_was_handed_over_is_published_and_pulls_a_bursts_entries_together(
@@ -348,7 +345,7 @@ async def test_the_relay_is_settled_once_what_was_handed_over_is_published_and_p
         await asyncio.wait_for(relay.settled(), 10)
         assert entry_id in relay._published
         ids = [first.id]
-        calls.names.clear()
+        calls.commands.clear()
         for n in range(5):  # a burst
             aggregate = Cancellable(id=f"CPC-{uuid.uuid4().hex[:8]}")
             aggregate.cancel(f"burst {n}")
@@ -364,7 +361,7 @@ async def test_the_relay_is_settled_once_what_was_handed_over_is_published_and_p
             if await pulled():
                 break
         assert await pulled()
-        assert calls.names.count("update") == 1
+        assert calls.count("update") == 1
     finally:
         await relay.stop()
         await broker.stop()
@@ -406,21 +403,7 @@ async def test_a_new_process_reads_its_groups_handled_ids_once_and_skips_a_copy_
         stack, database_prefix):
     """The inbox is read once per process (and rebalance), not once per record: a copy of an event the group
     handled before the process started is still skipped, and the records after it are handled."""
-    from pymongo import AsyncMongoClient, monitoring
-
-    class InboxReads(monitoring.CommandListener):
-        def __init__(self) -> None:
-            self.count = 0
-
-        def started(self, event: monitoring.CommandStartedEvent) -> None:
-            if event.command_name == "find" and event.command.get("find") == "inbox":
-                self.count += 1
-
-        def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-            pass
-
-        def failed(self, event: monitoring.CommandFailedEvent) -> None:
-            pass
+    from pymongo import AsyncMongoClient
 
     topic, group = f"test.plumbing.{uuid.uuid4().hex[:8]}", f"test-{uuid.uuid4().hex[:8]}"
     await new_topics(stack.kafka, topic, f"{topic}.dlq")
@@ -430,8 +413,8 @@ async def test_a_new_process_reads_its_groups_handled_ids_once_and_skips_a_copy_
     inbox_name = f"{database_prefix}_plumbing"
     handled: list[list[str]] = [[], []]
     for process in (0, 1):
-        reads = InboxReads()
-        client = AsyncMongoClient(stack.mongodb, event_listeners=[reads])
+        calls = StoreCalls()
+        client = AsyncMongoClient(stack.mongodb, event_listeners=[calls.listener])
 
         async def handler(event: ConferenceOutcomeRecorded, envelope, seen: list[str] = handled[process]) -> None:
             seen.append(event.conference_id)
@@ -451,7 +434,7 @@ async def test_a_new_process_reads_its_groups_handled_ids_once_and_skips_a_copy_
             await producer.stop()
             await broker.stop()
             await client.close()
-        assert reads.count == 1
+        assert calls.count("find", "inbox") == 1
     assert handled == [["A", "AFTER-0-0", "AFTER-0-1", "AFTER-0-2"], ["AFTER-1-0", "AFTER-1-1", "AFTER-1-2"]]
 
 

@@ -159,7 +159,7 @@ class Simulation:
         loop = asyncio.get_running_loop()
         began = loop.time()
         while loop.time() - began <= PATIENCE:
-            seen = await self._quiet(watcher)
+            seen = await self._quiet(watcher, began)
             caught_up_at = datetime.now(UTC).timestamp()
             if not await self._caught_up() or len(watcher.seen) != seen:
                 continue
@@ -172,11 +172,12 @@ class Simulation:
         self.kept_pace += loop.time() - began
 
     @staticmethod
-    async def _quiet(watcher: Watcher) -> int:
-        """Return once nothing new has come on the topics for QUIET seconds: how many records have come so far."""
+    async def _quiet(watcher: Watcher, began: float) -> int:
+        """Return once nothing new has come on the topics for QUIET seconds (or PATIENCE has run out since `began`):
+        how many records have come so far."""
         loop = asyncio.get_running_loop()
         seen, since = len(watcher.seen), loop.time()
-        while loop.time() - since < QUIET:
+        while loop.time() - since < QUIET and loop.time() - began <= PATIENCE:
             await asyncio.sleep(STEP)
             if len(watcher.seen) != seen:
                 seen, since = len(watcher.seen), loop.time()
