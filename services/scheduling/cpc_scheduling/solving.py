@@ -11,7 +11,9 @@ ConferenceRescheduled when the room is booked.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -39,6 +41,9 @@ if TYPE_CHECKING:
 
 log = get_logger(__name__)
 
+# Solves take turns on one thread of their own: CP-SAT's memory stays with the allocator of the thread that solved,
+# and on the event loop's default pool (up to six threads) requests arriving together took scheduling past 200 MB.
+_SOLVER_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="solver")
 MOVABLE_AT_MOST = 20  # conferences already scheduled that one window may consider moving (reviews first)
 AFTER_DEADLINE_WORKING_DAYS = 5  # the window reaches this far past the late conference's deadline
 WINDOW_SECONDS_PER_CONFERENCE = 5  # a window with moves: five times one conference's time
@@ -152,14 +157,14 @@ async def _move(conference: Conference, to: Placement, now: datetime, s: Schedul
 async def _solve(needs: list[Need], occupancy: Occupancy, diary: ChairDiary, now: datetime, weights: Weights,
                  max_moves: int, seconds: float, s: Scheduling, late_horizon: int = LATE_HORIZON_WORKING_DAYS
                  ) -> WindowPlan:
-    """One worker and the solver's own measure of time (the same answer however busy the machine is); four times
-    as many seconds on the clock at most. A window looks `late_horizon` working days past each deadline (a
-    conference alone: as far as the greedy planner would)."""
+    """On the solver's thread (solves take turns), one worker and the solver's own measure of time (the same answer
+    however busy the machine is); four times as many seconds on the clock at most. A window looks `late_horizon`
+    working days past each deadline (a conference alone: as far as the greedy planner would)."""
     load = Counter(chair for chair, _, _ in diary.taken)
-    return await asyncio.to_thread(
+    return await asyncio.get_running_loop().run_in_executor(_SOLVER_THREAD, functools.partial(
         plan_window, needs, occupancy, now, s.council.profile, s.council.calendar, weights=weights,
         max_moves=max_moves, late_horizon_working_days=late_horizon, time_limit_seconds=4 * seconds,
-        deterministic_limit=seconds, workers=1, chair_load=load)
+        deterministic_limit=seconds, workers=1, chair_load=load))
 
 
 def _need(conference: Conference, preferred: str | None, current: Placement | None, s: Scheduling) -> Need:
