@@ -31,8 +31,10 @@ ARTIFACTS = REPO / "test-artifacts"
 
 
 class Run:
-    def __init__(self, page: Path, printed: str, simulation_outcomes: Counter[str]) -> None:
+    def __init__(self, page: Path, printed: str, simulation_outcomes: Counter[str], cpu: dict[str, float],
+                 seconds: float) -> None:
         self.page, self.printed, self.simulation_outcomes = page, printed, simulation_outcomes
+        self.cpu, self.seconds = cpu, seconds  # CPU each process used over the run; the run's wall-clock seconds
         stem = page.with_suffix("")
         self.figures = json.loads(stem.with_suffix(".figures.json").read_text())
         self.events = [json.loads(line) for line in stem.with_suffix(".events.jsonl").read_text().splitlines()]
@@ -44,7 +46,9 @@ def _simulate(stack, service_env, profile: str, days: int, start: date) -> Itera
     try:
         outcome = simulate_and_report(profile, days, 7, 40.0, start, console,
                                       progress_factory=lambda: Progress(console=console, disable=True))
-        yield Run(outcome.page, console.export_text(), outcome.simulation.families.outcomes)
+        took = outcome.simulation.seconds
+        yield Run(outcome.page, console.export_text(), outcome.simulation.families.outcomes, outcome.simulation.cpu,
+                  took["simulated_days"] + took["catching_up"])
     finally:
         services.start(stack, extra_env=service_env)
 
@@ -235,6 +239,17 @@ async def test_some_families_write_their_views_and_the_report_counts_the_confere
     assert simulation.simulation_outcomes.get("saved", 0) == len(written)
     assert "the family's views in before the day" in simulation.printed
     assert all(w["sealed_answers"].startswith("gAAAAA") for w in written), "sealed at rest"
+
+
+def test_the_run_counts_the_cpu_each_part_of_the_stack_used_while_it_ran(simulation):
+    """Each process's CPU over the simulated days and the catching up (./dev bench's cost per conference):
+    some used, and no more than every core could give in that time."""
+    import os
+
+    parts = {*services.SERVICES, "kafka", "ferretdb"}
+    assert parts <= set(simulation.cpu)
+    for part in parts:
+        assert 0 < simulation.cpu[part] <= (os.cpu_count() or 1) * simulation.seconds, part
 
 
 def test_each_conference_was_held_as_the_policy_of_its_day_says(simulation):

@@ -119,3 +119,54 @@ async def test_the_local_stores_own_count_of_reads_and_writes_grows_with_each_on
     finally:
         await client.drop_database("cpc_bench_count")
         await client.close()
+
+
+def test_cpu_time_is_read_from_the_running_process():
+    import sys
+    import time
+
+    from cpc_stack import processes
+
+    busy, idle = "cpu-probe-busy", "cpu-probe-idle"
+    processes.start(busy, [sys.executable, "-c", "import time\nend = time.time() + 60\nwhile time.time() < end: pass"])
+    processes.start(idle, [sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        time.sleep(2.0)
+        used = processes.cpu_seconds([busy, idle, "not-running"])
+        assert set(used) == {busy, idle}
+        assert 0.5 <= used[busy] <= 2.0 * 2 and used[idle] < 0.5
+        time.sleep(0.5)
+        assert processes.cpu_seconds([busy])[busy] > used[busy]
+    finally:
+        processes.stop_all([busy, idle], timeout=5)
+    assert processes.cpu_seconds([busy, idle]) == {}
+
+
+def test_the_cost_per_conference_is_each_figure_divided_by_the_conferences_of_its_period():
+    from types import SimpleNamespace
+
+    from cpc_stack.bench import Period, volume_table
+    from rich.console import Console
+
+    def period(days: int, conferences: int, events: int, operations: int | None, busy: float) -> Period:
+        simulation = SimpleNamespace(published=conferences * 2, seconds={"simulated_days": busy + 5, "catching_up": 1.0},
+                                     paced=6.0, cpu={"scheduling": conferences * 0.01, "rooms": conferences * 0.01,
+                                                     "ferretdb": conferences * 0.05, "kafka": 1.0, "smtp": 9.0})
+        outcome = SimpleNamespace(simulation=simulation, events=events, figures={"conferences_in_store": conferences})
+        return Period(days, outcome, busy + 10, operations)  # type: ignore[arg-type]
+
+    small, large = period(3, 10, 300, 1_000, 2.0), period(30, 100, 3_000, 12_000, 30.0)
+    assert small.busy == 2.0 and large.busy == 30.0  # less the simulated clock's waiting
+    assert small.cost() == {"case-management events in": 2.0, "events the services published": 30.0,
+                            "store reads and writes": 100.0, "CPU: the five services (ms)": 20.0,
+                            "CPU: the store (FerretDB) (ms)": 50.0, "CPU: Kafka (ms)": 100.0,
+                            "wall-clock time of the services' work (ms)": 200.0}
+    assert large.cost()["store reads and writes"] == 120.0 and large.cost()["CPU: Kafka (ms)"] == 10.0
+    assert "store reads and writes" not in period(3, 10, 300, None, 2.0).cost()  # no count from the store
+
+    console = Console(record=True, width=200)
+    console.print(volume_table(small, large))
+    rows = {line.split("  ")[0].strip(): line.split() for line in console.export_text().splitlines()}
+    assert rows["store reads and writes"][-3:] == ["100.0", "120.0", "1.20"]
+    assert rows["CPU: Kafka (ms)"][-3:] == ["100.0", "10.0", "0.10"]
+    assert rows["conferences (every one the topics name)"][-3:] == ["10", "100", "10.0"]

@@ -176,8 +176,9 @@ def bench(
     seconds: Annotated[float, typer.Option(min=1, help="how long the steady latency phase lasts")] = 15.0,
     burst: Annotated[int, typer.Option(min=1, help="requests published at once after it")] = 300,
 ) -> None:
-    """Measure a simulated period as fast as the system takes it, beside the store and Kafka alone; then latency
-    from request to scheduled and to the family's invitation, at a steady rate and at full speed."""
+    """Measure a simulated period as fast as the system takes it, beside the store and Kafka alone, and each
+    conference's cost beside a period a tenth as long; then latency from request to scheduled and to the family's
+    invitation, at a steady rate and at full speed."""
     from cpc_stack.bench import bench as run_bench
 
     run_bench(console, profile.value, days, speed,

@@ -20,7 +20,7 @@ from cpc_shared.contracts import Topics
 from cpc_shared.http import issue_token
 from cpc_shared.profile import load_profile
 
-from cpc_stack import casemgmt, infra, services, settling
+from cpc_stack import casemgmt, infra, processes, services, settling
 from cpc_stack.observe import LagProbe, Watcher, skip_to_end
 from cpc_stack.paths import REPO, RUN
 from cpc_stack.simulation.families import Families
@@ -77,6 +77,7 @@ class Simulation:
         self.seconds: dict[str, float] = {}  # how long the simulated days, and the catching up after, took
         self.paced = 0.0  # of which, seconds spent waiting for the simulated clock (`speed`)
         self.kept_pace = 0.0  # and seconds spent waiting for the services to handle each hour's work
+        self.cpu: dict[str, float] = {}  # CPU seconds each process of the stack used over those seconds
         self.went_on_behind = 0  # hours the clock went on with the services still behind (after PATIENCE)
         self.probe: LagProbe | None = None
         self.offset = 0.0
@@ -110,6 +111,7 @@ class Simulation:
             async with httpx.AsyncClient(timeout=30) as http, LagProbe(self.endpoints.kafka) as self.probe:
                 loop = asyncio.get_running_loop()
                 began = loop.time()
+                cpu_before = processes.cpu_seconds(processes.running())
                 for index in range(self.run.days):
                     day = self.run.start + timedelta(days=index)
                     await self.simulate_day(day, watcher, http)
@@ -119,6 +121,7 @@ class Simulation:
                 days_done = loop.time()
                 self.settled = await self.settle(watcher)
                 self.seconds = {"simulated_days": days_done - began, "catching_up": loop.time() - days_done}
+                self.cpu = {name: used - cpu_before[name] for name, used in processes.cpu_seconds(list(cpu_before)).items()}
             await self.producer.stop()
         return watcher
 
