@@ -163,10 +163,18 @@ def test_the_cost_per_conference_is_each_figure_divided_by_the_conferences_of_it
                             "wall-clock time of the services' work (ms)": 200.0}
     assert large.cost()["store reads and writes"] == 120.0 and large.cost()["CPU: Kafka (ms)"] == 10.0
     assert "store reads and writes" not in period(3, 10, 300, None, 2.0).cost()  # no count from the store
+    assert small.cost(per_event=True) == {"store reads and writes": 1_000 / 300, "CPU: the five services (ms)": 200 / 300,
+                                          "CPU: the store (FerretDB) (ms)": 500 / 300, "CPU: Kafka (ms)": 1_000 / 300,
+                                          "wall-clock time of the services' work (ms)": 2_000 / 300}
 
     console = Console(record=True, width=200)
     console.print(volume_table(small, large))
-    rows = {line.split("  ")[0].strip(): line.split() for line in console.export_text().splitlines()}
+    lines = console.export_text().splitlines()
+    per_event = next(n for n, line in enumerate(lines) if line.strip() == "per event the services published")
+    rows = {line.strip().split("  ")[0]: line.split() for line in lines[:per_event]}
     assert rows["store reads and writes"][-3:] == ["100.0", "120.0", "1.20"]
     assert rows["CPU: Kafka (ms)"][-3:] == ["100.0", "10.0", "0.10"]
     assert rows["conferences (every one the topics name)"][-3:] == ["10", "100", "10.0"]
+    rows = {line.strip().split("  ")[0]: line.split() for line in lines[per_event:]}
+    assert rows["store reads and writes"][-3:] == ["3.3", "4.0", "1.20"]
+    assert rows["CPU: Kafka (ms)"][-3:] == ["3.3", "0.3", "0.10"]

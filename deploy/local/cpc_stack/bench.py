@@ -127,14 +127,15 @@ class Period:
     def conferences(self) -> int:
         return int(self.outcome.figures["conferences_in_store"])
 
-    def cost(self) -> dict[str, float]:
-        """What each conference cost: store calls, CPU by part of the stack (ms), the services' time (ms)."""
+    def cost(self, per_event: bool = False) -> dict[str, float]:
+        """What each conference (or each event the services published) cost: store calls, CPU by part of the
+        stack (ms), the services' wall-clock time (ms)."""
         cpu = self.outcome.simulation.cpu
-        per = max(self.conferences, 1)
+        per = max(self.outcome.events if per_event else self.conferences, 1)
         parts = {"the five services": sum(cpu.get(name, 0.0) for name in services.SERVICES),
                  "the store (FerretDB)": cpu.get("ferretdb", 0.0), "Kafka": cpu.get("kafka", 0.0)}
-        cost = {"case-management events in": self.outcome.simulation.published / per,
-                "events the services published": self.outcome.events / per}
+        cost = {} if per_event else {"case-management events in": self.outcome.simulation.published / per,
+                                     "events the services published": self.outcome.events / per}
         if self.operations is not None:
             cost["store reads and writes"] = self.operations / per
         cost |= {f"CPU: {part} (ms)": 1000 * seconds / per for part, seconds in parts.items()}
@@ -204,17 +205,21 @@ def period_table(period: Period, profile: str, speed: float, store: dict[str, fl
 
 
 def volume_table(smaller: Period, larger: Period) -> Table:
-    """Each conference's cost in a period and in one ten times as long (more requests, fuller stores and diaries):
-    flat if nothing grows with the volume of what the services hold."""
-    table = Table("per conference", f"{smaller.days} days", f"{larger.days} days", "ratio", box=None,
-                  header_style="bold", title=f"The cost per conference as volume grows {larger.days / smaller.days:g}×")
+    """Each conference's cost in a period and in one ten times as long (more requests, fuller stores and diaries),
+    and each published event's. A conference of the short period has not lived its whole life yet (reports,
+    reminders, the day held, the outcome), so per conference the long period does more; per event published,
+    a unit of the services' work, a ratio above 1 is what grows with the volume the services hold."""
+    table = Table("", f"{smaller.days} days", f"{larger.days} days", "ratio", box=None, header_style="bold",
+                  title=f"The cost per conference as volume grows {larger.days / smaller.days:g}×")
     table.add_row("conferences (every one the topics name)", str(smaller.conferences), str(larger.conferences),
                   f"{larger.conferences / max(smaller.conferences, 1):.1f}")
-    small, large = smaller.cost(), larger.cost()
-    for measure_name, figure in small.items():
-        if measure_name in large:
-            ratio = f"{large[measure_name] / figure:.2f}" if figure else "-"
-            table.add_row(measure_name, f"{figure:.1f}", f"{large[measure_name]:.1f}", ratio)
+    for heading, per_event in (("per conference", False), ("per event the services published", True)):
+        table.add_row(f"[bold]{heading}[/bold]")
+        small, large = smaller.cost(per_event), larger.cost(per_event)
+        for measure_name, figure in small.items():
+            if measure_name in large:
+                ratio = f"{large[measure_name] / figure:.2f}" if figure else "-"
+                table.add_row(f"  {measure_name}", f"{figure:.1f}", f"{large[measure_name]:.1f}", ratio)
     return table
 
 
