@@ -322,10 +322,16 @@ class StoreCalls:
 
 
 async def test_the_relay_is_settled_once_what_was_handed_over_is_published_and_pulls_a_bursts_entries_together(
-        stack, database_prefix):
+        stack, database_prefix, monkeypatch):
     """A simulated clock's timers say they have looked only after `settled`: by then their events are out. The
     entries of many saves in a burst are pulled from their documents in one update once the writers pause."""
+    from cpc_shared import outbox
     from pymongo import AsyncMongoClient
+
+    # A pause and a longest wait that a loaded machine's saves, one after another, stay well inside (50 ms and 1 s
+    # in the services): the burst is one burst however slow the store is today.
+    monkeypatch.setattr(outbox, "PULL_AFTER", 0.5)
+    monkeypatch.setattr(outbox, "PULL_WITHIN", 10.0)
 
     calls = StoreCalls()
     client = AsyncMongoClient(stack.mongodb, event_listeners=[calls.listener])
@@ -344,23 +350,27 @@ async def test_the_relay_is_settled_once_what_was_handed_over_is_published_and_p
         assert await repository.add(first)
         await asyncio.wait_for(relay.settled(), 10)
         assert entry_id in relay._published
-        ids = [first.id]
+
+        async def pulled(ids: list[str]) -> bool:
+            found = await db["aggregates"].find({"_id": {"$in": ids}, "outbox.0": {"$exists": True}}).to_list()
+            return not found
+
+        async def wait_until_pulled(ids: list[str]) -> None:
+            for _ in range(150):
+                if await pulled(ids):
+                    return
+                await asyncio.sleep(0.1)
+            raise AssertionError("the published entries were never pulled")
+
+        await wait_until_pulled([first.id])  # its own pull, before the burst's is counted
+        ids = []
         calls.commands.clear()
         for n in range(5):  # a burst
             aggregate = Cancellable(id=f"CPC-{uuid.uuid4().hex[:8]}")
             aggregate.cancel(f"burst {n}")
             assert await repository.add(aggregate)
             ids.append(aggregate.id)
-
-        async def pulled() -> bool:
-            found = await db["aggregates"].find({"_id": {"$in": ids}, "outbox.0": {"$exists": True}}).to_list()
-            return not found
-
-        for _ in range(50):
-            await asyncio.sleep(0.1)
-            if await pulled():
-                break
-        assert await pulled()
+        await wait_until_pulled(ids)
         assert calls.count("update") == 1
     finally:
         await relay.stop()

@@ -6,6 +6,7 @@ A tenth of the period runs first, on databases of its own, so that each conferen
 each part, the services' time) can be set beside the cost when the volume is ten times larger. Then latency,
 at a steady rate and at full speed (`latency.py`). Figures, not verdicts: nothing here passes or fails.
 """
+
 from __future__ import annotations
 
 import asyncio
